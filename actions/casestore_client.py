@@ -1,0 +1,119 @@
+"""The one client of the case-store HTTP API used by the actions.
+
+Submitting is idempotent (the submission key); a submission that cannot be delivered after
+a few quick retries goes to the durable outbox, from which the outbox worker delivers it
+exactly once when the case store is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from actions.outbox import Outbox
+from actions.settings import ActionSettings
+
+log = logging.getLogger(__name__)
+
+
+class CaseStoreUnavailable(Exception):
+    """The case store could not be reached or answered with a server error."""
+
+
+class CaseStoreRejected(Exception):
+    """The case store refused the request (4xx); retrying will not help."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(f"{status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    ticket: dict[str, Any] | None  # the filed ticket, or None when queued in the outbox
+    queued: bool
+    receipt: str
+
+
+def receipt_code(submission_key: str) -> str:
+    """A short code a resident can quote before the ticket number exists."""
+    return submission_key.replace("-", "")[-8:].upper()
+
+
+class CaseStoreClient:
+    def __init__(self, settings: ActionSettings, outbox: Outbox | None = None) -> None:
+        self.settings = settings
+        self.outbox = outbox or Outbox(settings.outbox_path)
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.settings.casestore_url,
+            timeout=self.settings.request_timeout,
+            headers={"Authorization": f"Bearer {self.settings.casestore_api_token}"},
+        )
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            async with self._client() as client:
+                response = await client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise CaseStoreUnavailable(str(exc)) from exc
+        if response.status_code >= 500:
+            raise CaseStoreUnavailable(f"HTTP {response.status_code}")
+        return response
+
+    async def create_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
+        response = await self._request("POST", "/api/v1/tickets", json=payload)
+        if response.status_code in (200, 201):
+            return response.json()
+        raise CaseStoreRejected(response.status_code, _detail(response))
+
+    async def submit(self, payload: dict[str, Any]) -> SubmitResult:
+        """File a ticket now if possible, else keep it in the outbox. Never loses it."""
+        key = payload["submission_key"]
+        delays = (0.0, *self.settings.retry_delays)
+        for attempt, delay in enumerate(delays, start=1):
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                ticket = await self.create_ticket(payload)
+                return SubmitResult(ticket=ticket, queued=False, receipt=receipt_code(key))
+            except CaseStoreUnavailable as exc:
+                log.warning("case store unavailable (attempt %d): %s", attempt, exc)
+        self.outbox.put(key, payload)
+        return SubmitResult(ticket=None, queued=True, receipt=receipt_code(key))
+
+    async def get_ticket(self, number: str) -> dict[str, Any] | None:
+        response = await self._request("GET", f"/api/v1/tickets/{number}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise CaseStoreRejected(response.status_code, _detail(response))
+        return response.json()
+
+    async def tickets_of_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        response = await self._request(
+            "GET", "/api/v1/tickets", params={"conversation_id": conversation_id, "limit": 5}
+        )
+        if response.status_code != 200:
+            raise CaseStoreRejected(response.status_code, _detail(response))
+        return list(response.json()["items"])
+
+    async def add_event(self, number: str, kind: str, data: dict[str, Any]) -> None:
+        response = await self._request(
+            "POST", f"/api/v1/tickets/{number}/events", json={"kind": kind, "data": data}
+        )
+        if response.status_code != 201:
+            raise CaseStoreRejected(response.status_code, _detail(response))
+
+
+def _detail(response: httpx.Response) -> Any:
+    try:
+        return response.json().get("detail")
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,293 @@
+"""The petition flow: start from a report, fill the form, confirm, submit, change, cancel."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import httpx
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import conversation, taxonomy, validators
+from actions.casestore_client import CaseStoreClient, CaseStoreRejected, receipt_code
+from actions.settings import ActionSettings
+
+log = logging.getLogger(__name__)
+
+FORM_SLOTS = ("description", "category", "location", "contact")
+PETITION_SLOTS = (
+    *FORM_SLOTS,
+    "category_name",
+    "subcategory",
+    "petition_meta",
+    "submission_key",
+    "handoff_requested",
+)
+FIELD_ALIASES = {
+    "location": "location",
+    "地址": "location",
+    "地点": "location",
+    "位置": "location",
+    "contact": "contact",
+    "电话": "contact",
+    "手机号": "contact",
+    "联系方式": "contact",
+    "category": "category",
+    "分类": "category",
+    "类别": "category",
+    "description": "description",
+    "描述": "description",
+    "问题描述": "description",
+}
+
+
+def _settings() -> ActionSettings:
+    return ActionSettings.from_env()
+
+
+def _categories(settings: ActionSettings) -> dict[str, taxonomy.CategoryInfo]:
+    return taxonomy.load(settings.data_dir / "taxonomy.yml")
+
+
+def reset_petition() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in PETITION_SLOTS if slot != "handoff_requested"] + [
+        SlotSet("handoff_requested", False)
+    ]
+
+
+def _category_events(info: taxonomy.CategoryInfo | None) -> list[EventType]:
+    if info is None:
+        return []
+    return [SlotSet("category", info.code), SlotSet("category_name", info.name)]
+
+
+class ActionStartPetition(Action):
+    """Turn the resident's opening message into pre-filled slots, so nothing is asked twice."""
+
+    def name(self) -> str:
+        return "action_start_petition"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        settings = _settings()
+        categories = _categories(settings)
+        latest = tracker.latest_message
+        intent = (latest.get("intent") or {}).get("name") or ""
+        text = validators.clean_text(latest.get("text") or "")
+        events = reset_petition()
+        events.append(SlotSet("submission_key", f"{tracker.sender_id[:40]}-{uuid.uuid4().hex}"))
+        code = taxonomy.category_for_intent(categories, intent)
+        events += _category_events(categories.get(code) if code else None)
+        subcategory = (latest.get("subcategory") or {}).get("name")
+        if code and subcategory in categories[code].subcategories:
+            events.append(SlotSet("subcategory", subcategory))
+        if code and validators.description_problem(text) is None:
+            events.append(SlotSet("description", text))
+        location = conversation.longest(conversation.entity_values(latest, "location"))
+        if code and location and validators.location_ok(location):
+            events.append(SlotSet("location", location))
+        phone = validators.normalize_phone(text)
+        if phone:
+            events.append(SlotSet("contact", phone))
+        events.append(
+            SlotSet(
+                "petition_meta",
+                {
+                    "confidence": (latest.get("intent") or {}).get("confidence"),
+                    "candidates": conversation.candidates(
+                        categories, latest.get("intent_ranking") or []
+                    ),
+                },
+            )
+        )
+        return events
+
+
+async def classify(settings: ActionSettings, text: str) -> dict[str, Any]:
+    """Ask the running Rasa server to classify a description given inside the form."""
+    async with httpx.AsyncClient(base_url=settings.rasa_url, timeout=5) as client:
+        response = await client.post(
+            "/model/parse", params={"token": settings.rasa_token}, json={"text": text}
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+
+class ValidatePetitionForm(FormValidationAction):
+    """One validate_<slot> per slot; re-prompts come from the domain's utter_invalid_*."""
+
+    def name(self) -> str:
+        return "validate_petition_form"
+
+    async def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = validators.clean_text(str(value or ""))
+        problem = validators.description_problem(text)
+        if problem == "short":
+            dispatcher.utter_message(response="utter_invalid_description")
+            return {"description": None}
+        if problem == "long":
+            dispatcher.utter_message(
+                response="utter_description_too_long", max_length=validators.MAX_DESCRIPTION
+            )
+            return {"description": None}
+        result: dict[str, Any] = {"description": text}
+        if not tracker.get_slot("category"):
+            result.update(await self._classify(text))
+        return result
+
+    async def _classify(self, text: str) -> dict[str, Any]:
+        settings = _settings()
+        categories = _categories(settings)
+        try:
+            parsed = await classify(settings, text)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("could not classify the description: %s", exc)
+            return {}
+        ranking = parsed.get("intent_ranking") or []
+        found = conversation.candidates(categories, ranking)
+        meta = {"confidence": found[0]["confidence"] if found else None, "candidates": found}
+        top_intent = (parsed.get("intent") or {}).get("name") or ""
+        code = taxonomy.category_for_intent(categories, top_intent)
+        if not code:
+            return {"petition_meta": meta}  # the form will ask for the category
+        return {"category": code, "category_name": categories[code].name, "petition_meta": meta}
+
+    def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        categories = _categories(_settings())
+        code = taxonomy.category_from_text(categories, str(value or ""))
+        if code is None:
+            dispatcher.utter_message(response="utter_invalid_category")
+            return {"category": None}
+        result: dict[str, Any] = {"category": code, "category_name": categories[code].name}
+        if tracker.get_slot("category") != code:
+            result["subcategory"] = None  # a changed category invalidates the subcategory
+        return result
+
+    def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = validators.clean_text(str(value or ""))
+        if not validators.location_ok(text):
+            dispatcher.utter_message(response="utter_invalid_location")
+            return {"location": None}
+        return {"location": text}
+
+    def validate_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        phone = validators.normalize_phone(text)
+        if phone:
+            return {"contact": phone}
+        if validators.wants_anonymity(text):
+            return {"contact": validators.ANONYMOUS}
+        dispatcher.utter_message(response="utter_invalid_contact")
+        return {"contact": None}
+
+
+def build_payload(tracker: Tracker) -> dict[str, Any] | None:
+    """The case-store draft from the filled slots; None if the petition is incomplete."""
+    slots = {name: tracker.get_slot(name) for name in PETITION_SLOTS}
+    if not all(slots[name] for name in (*FORM_SLOTS, "submission_key")):
+        return None
+    meta = slots["petition_meta"] or {}
+    anonymous = slots["contact"] == validators.ANONYMOUS
+    return {
+        "submission_key": slots["submission_key"],
+        "category": slots["category"],
+        "subcategory": slots["subcategory"],
+        "location_text": slots["location"],
+        "description": slots["description"],
+        "contact_phone": None if anonymous else slots["contact"],
+        "anonymous": anonymous,
+        "channel": conversation.channel(tracker),
+        "conversation_id": tracker.sender_id,
+        "nlu_confidence": meta.get("confidence"),
+        "nlu_candidates": meta.get("candidates") or [],
+        "transcript": conversation.transcript(tracker),
+        "handoff_requested": bool(slots["handoff_requested"]),
+    }
+
+
+class ActionSubmitPetition(Action):
+    """File the confirmed petition exactly once (retries, then the outbox)."""
+
+    def name(self) -> str:
+        return "action_submit_petition"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        payload = build_payload(tracker)
+        if payload is None:
+            dispatcher.utter_message(response="utter_ask_problem")
+            return []
+        settings = _settings()
+        client = CaseStoreClient(settings)
+        try:
+            result = await client.submit(payload)
+        except CaseStoreRejected as exc:
+            # Keep it for an operator rather than lose it; the resident gets a receipt.
+            log.error("case store rejected a confirmed petition: %s", exc)
+            client.outbox.put(payload["submission_key"], payload)
+            client.outbox.mark_failed(payload["submission_key"], str(exc), rejected=True)
+            dispatcher.utter_message(response="utter_submit_failed")
+            return reset_petition()
+        events = reset_petition()
+        if result.ticket is not None:
+            ticket = result.ticket
+            dispatcher.utter_message(
+                response="utter_ticket_created",
+                ticket_number=ticket["number"],
+                sla_days=ticket["sla_days"],
+                due_date=conversation.local_date(ticket["due_at"]),
+            )
+            events.append(SlotSet("last_ticket_number", ticket["number"]))
+        else:
+            dispatcher.utter_message(
+                response="utter_ticket_queued", receipt=receipt_code(payload["submission_key"])
+            )
+        return events
+
+
+class ActionChangeField(Action):
+    """Clear the field the resident wants to change; the form then asks it again."""
+
+    def name(self) -> str:
+        return "action_change_field"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        values = conversation.entity_values(tracker.latest_message, "field")
+        field = next((FIELD_ALIASES[v] for v in values if v in FIELD_ALIASES), None)
+        if field is None:
+            dispatcher.utter_message(response="utter_ask_which_field")
+            return []
+        events: list[EventType] = [SlotSet(field, None)]
+        if field == "category":
+            events += [SlotSet("category_name", None), SlotSet("subcategory", None)]
+        return events
+
+
+class ActionCancelPetition(Action):
+    def name(self) -> str:
+        return "action_cancel_petition"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.active_loop_name or tracker.get_slot("submission_key"):
+            dispatcher.utter_message(response="utter_cancelled")
+        else:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_petition()]

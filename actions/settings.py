@@ -1,0 +1,35 @@
+"""Settings of the Rasa-side processes (action server, outbox worker), read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    casestore_url: str
+    casestore_api_token: str
+    rasa_url: str
+    rasa_token: str
+    outbox_path: Path
+    data_dir: Path
+    request_timeout: float
+    retry_delays: tuple[float, ...]
+
+    @classmethod
+    def from_env(cls) -> ActionSettings:
+        delays = os.environ.get("CASESTORE_RETRY_DELAYS", "0.3,1.0")
+        return cls(
+            casestore_url=os.environ.get("CASESTORE_URL", "http://127.0.0.1:8000"),
+            casestore_api_token=os.environ.get("CASESTORE_API_TOKEN", ""),
+            rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
+            rasa_token=os.environ.get("RASA_TOKEN", ""),
+            outbox_path=Path(os.environ.get("OUTBOX_PATH", ROOT / "var" / "outbox.db")),
+            data_dir=Path(os.environ.get("DATA_DIR", ROOT / "data")),
+            request_timeout=float(os.environ.get("CASESTORE_TIMEOUT", "3")),
+            retry_delays=tuple(float(d) for d in delays.split(",") if d.strip()),
+        )

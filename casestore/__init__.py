@@ -1,0 +1,1 @@
+"""Case store: tickets (工单), their audit events, and the HTTP API over them."""

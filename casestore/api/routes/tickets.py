@@ -1,0 +1,117 @@
+"""Tickets (工单): create idempotently, get by number, list with filters."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from casestore.api.deps import ServiceAuth, SessionDep, TaxonomyDep
+from casestore.models import STATUS_LABELS, Ticket, TicketStatus
+from casestore.schemas import EventIn, EventOut, TicketDetail, TicketDraft, TicketOut, TicketPage
+from casestore.services import tickets as ticket_service
+from casestore.taxonomy import Taxonomy
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], dependencies=[ServiceAuth])
+
+NUMBER_PATTERN = r"^\d{13}$"
+
+
+def to_out(ticket: Ticket, taxonomy: Taxonomy) -> TicketOut:
+    category = taxonomy.get(ticket.category)
+    sub = category.subcategory(ticket.subcategory) if category else None
+    return TicketOut.model_validate(
+        {
+            **{c: getattr(ticket, c) for c in TicketOut.model_fields if hasattr(ticket, c)},
+            "status_label": STATUS_LABELS[TicketStatus(ticket.status)],
+            "category_name": category.name if category else ticket.category,
+            "sla_days": (sub.sla_days if sub else category.sla_days) if category else 0,
+        }
+    )
+
+
+def to_detail(ticket: Ticket, taxonomy: Taxonomy) -> TicketDetail:
+    return TicketDetail(
+        **to_out(ticket, taxonomy).model_dump(),
+        transcript=ticket.transcript,
+        events=[EventOut.model_validate(e) for e in ticket.events],
+    )
+
+
+@router.post("", response_model=TicketDetail, status_code=status.HTTP_201_CREATED)
+def create_ticket(
+    draft: TicketDraft, session: SessionDep, taxonomy: TaxonomyDep, response: Response
+) -> TicketDetail:
+    """File a confirmed petition. Repeating a submission key returns the first ticket (200)."""
+    try:
+        ticket, created = ticket_service.create_ticket(
+            session=session, draft=draft, taxonomy=taxonomy
+        )
+    except ticket_service.UnknownCategoryError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return to_detail(ticket, taxonomy)
+
+
+@router.get("", response_model=TicketPage)
+def list_tickets(
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    grid_code: Annotated[str | None, Query(max_length=32)] = None,
+    conversation_id: Annotated[str | None, Query(max_length=128)] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TicketPage:
+    filters = ticket_service.TicketFilter(
+        status=status_.value if status_ else None,
+        category=category,
+        grid_code=grid_code,
+        conversation_id=conversation_id,
+        channel=channel,
+        since=since,
+        until=until,
+    )
+    rows, total = ticket_service.list_tickets(
+        session=session, filters=filters, limit=limit, offset=offset
+    )
+    return TicketPage(items=[to_out(t, taxonomy) for t in rows], total=total)
+
+
+@router.get("/by-key/{submission_key}", response_model=TicketDetail)
+def get_by_submission_key(
+    submission_key: str, session: SessionDep, taxonomy: TaxonomyDep
+) -> TicketDetail:
+    ticket = ticket_service.get_by_submission_key(session=session, key=submission_key)
+    if ticket is None:
+        raise HTTPException(status_code=404, detail="未找到该提交对应的工单")
+    return to_detail(ticket, taxonomy)
+
+
+@router.get("/{number}", response_model=TicketDetail)
+def get_ticket(number: str, session: SessionDep, taxonomy: TaxonomyDep) -> TicketDetail:
+    if not re.fullmatch(NUMBER_PATTERN, number):
+        raise HTTPException(status_code=422, detail="工单号应为13位数字，例如 2026112600001")
+    ticket = ticket_service.get_ticket(session=session, number=number)
+    if ticket is None:
+        raise HTTPException(status_code=404, detail=f"未找到工单 {number}")
+    return to_detail(ticket, taxonomy)
+
+
+@router.post("/{number}/events", response_model=EventOut, status_code=status.HTTP_201_CREATED)
+def add_event(number: str, body: EventIn, session: SessionDep) -> EventOut:
+    """Channels append resident-side events (e.g. a hand-off request after filing)."""
+    ticket = ticket_service.get_ticket(session=session, number=number)
+    if ticket is None:
+        raise HTTPException(status_code=404, detail=f"未找到工单 {number}")
+    event = ticket_service.add_event(
+        session=session, ticket=ticket, kind=body.kind, actor=body.actor, data=body.data
+    )
+    return EventOut.model_validate(event)

@@ -1,0 +1,43 @@
+"""Settings of the app environment (case store, console, web chat, Telegram bot)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "token"}
+
+
+class Settings(BaseSettings):
+    """Every setting has an embedded-mode default and is documented in the README."""
+
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'petition.db'}"
+    data_dir: Path = ROOT / "data"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    casestore_api_token: str
+    app_host: str = "127.0.0.1"
+    app_port: int = 8000
+    rasa_timeout_seconds: float = 30.0
+
+    @field_validator("casestore_api_token")
+    @classmethod
+    def _refuse_placeholder(cls, value: str) -> str:
+        if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 16:
+            raise ValueError(
+                "CASESTORE_API_TOKEN must be a real secret of at least 16 characters "
+                "(make run writes one into .env)"
+            )
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings are read once per process."""
+    return Settings()  # type: ignore[call-arg]

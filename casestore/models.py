@@ -1,0 +1,110 @@
+"""Domain model: tickets (工单) and their append-only events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casestore.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TicketStatus(enum.StrEnum):
+    """Ticket life cycle (see shared/architecture.md)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    REOPENED = "reopened"
+
+
+STATUS_LABELS: dict[TicketStatus, str] = {
+    TicketStatus.DRAFT: "草稿",
+    TicketStatus.SUBMITTED: "已受理，待审核",
+    TicketStatus.DISPATCHED: "已派单",
+    TicketStatus.IN_PROGRESS: "办理中",
+    TicketStatus.RESOLVED: "已答复",
+    TicketStatus.CLOSED: "已办结",
+    TicketStatus.REJECTED: "不予受理",
+    TicketStatus.MERGED: "已合并",
+    TicketStatus.REOPENED: "已重新办理",
+}
+
+
+class Channel(enum.StrEnum):
+    WEBCHAT = "webchat"
+    TELEGRAM = "telegram"
+    REST = "rest"
+    HOTLINE = "hotline"
+    OPEN311 = "open311"
+
+
+class Ticket(Base):  # 工单
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    submission_key: Mapped[str] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.SUBMITTED, index=True)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    subcategory: Mapped[str | None] = mapped_column(String(64))
+    grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    location_text: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    nlu_confidence: Mapped[float | None] = mapped_column(Float)
+    nlu_candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    handoff_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    department: Mapped[str] = mapped_column(String(64), default="")
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TicketEvent(Base):  # 工单事件 (append-only audit)
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketNumberCounter(Base):
+    """Per-day sequence behind ticket numbers like 2026112600001."""
+
+    __tablename__ = "ticket_number_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,51 @@
+"""Wait until every service of `make run` answers, then print where to go."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+
+CHECKS = {
+    "Rasa": "{rasa}/status?token={token}",
+    "action server": "http://127.0.0.1:{action_port}/health",
+    "app": "http://127.0.0.1:{app_port}/healthz",
+}
+
+
+def main() -> None:
+    values = {
+        "rasa": os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
+        "token": os.environ.get("RASA_TOKEN", ""),
+        "action_port": os.environ.get("ACTION_PORT", "5055"),
+        "app_port": os.environ.get("APP_PORT", "8000"),
+    }
+    pending = dict(CHECKS)
+    started = time.monotonic()
+    print("waiting for Rasa to load its model (about 30 s) …", flush=True)
+    while pending:
+        for name, template in list(pending.items()):
+            try:
+                if httpx.get(template.format(**values), timeout=2).status_code == 200:
+                    del pending[name]
+                    print(f"{name} is up ({time.monotonic() - started:.0f} s)", flush=True)
+            except httpx.HTTPError:
+                pass
+        time.sleep(1)
+    port = values["app_port"]
+    print(
+        "\n"
+        f"  Web chat (居民留言):   http://localhost:{port}/chat\n"
+        f"  Case-store API docs:  http://localhost:{port}/docs\n"
+        f"  Open311 requests:     http://localhost:{port}/open311/v2/requests.json\n"
+        f"  Rasa HTTP API:        {values['rasa']} (token in .env)\n"
+        "  Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
+    signal.pause()  # stay up: honcho stops all processes when one exits
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Business rules of the case store, as keyword-only functions taking a session."""

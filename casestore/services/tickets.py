@@ -1,0 +1,165 @@
+"""Creating, finding and auditing tickets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from casestore.models import Ticket, TicketEvent, TicketNumberCounter, TicketStatus, utcnow
+from casestore.schemas import TicketDraft
+from casestore.taxonomy import Taxonomy, add_working_days
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+MAX_ATTEMPTS = 3
+
+
+class UnknownCategoryError(ValueError):
+    """The draft names a category or subcategory that is not in the taxonomy."""
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: str | None = None
+    category: str | None = None
+    grid_code: str | None = None
+    conversation_id: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _next_number(session: Session, now: datetime) -> str:
+    """Allocate the next number of the local day, e.g. 2026112600001."""
+    day = now.astimezone(LOCAL_TZ).strftime("%Y%m%d")
+    counter = session.get(TicketNumberCounter, day, with_for_update=True)
+    if counter is None:
+        counter = TicketNumberCounter(day=day, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"{day}{counter.last:05d}"
+
+
+def get_by_submission_key(*, session: Session, key: str) -> Ticket | None:
+    return session.scalars(select(Ticket).where(Ticket.submission_key == key)).first()
+
+
+def create_ticket(
+    *, session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str = "bot"
+) -> tuple[Ticket, bool]:
+    """File a confirmed draft exactly once.
+
+    The submission key makes the call idempotent: a retry (after a timeout, or from the
+    outbox) returns the ticket created the first time and ``False``.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        existing = get_by_submission_key(session=session, key=draft.submission_key)
+        if existing is not None:
+            return existing, False
+        try:
+            return _insert(session, draft, taxonomy, actor), True
+        except IntegrityError:
+            # Another request took the same submission key or ticket number first.
+            session.rollback()
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str) -> Ticket:
+    category = taxonomy.get(draft.category)
+    if category is None:
+        raise UnknownCategoryError(f"未知的分类：{draft.category}")
+    sub = category.subcategory(draft.subcategory)
+    if draft.subcategory and sub is None:
+        raise UnknownCategoryError(f"分类 {category.name} 下没有二级分类：{draft.subcategory}")
+    now = utcnow()
+    sla_days = sub.sla_days if sub else category.sla_days
+    ticket = Ticket(
+        number=_next_number(session, now),
+        submission_key=draft.submission_key,
+        status=TicketStatus.SUBMITTED,
+        category=category.code,
+        subcategory=sub.code if sub else None,
+        grid_code=draft.grid_code,
+        location_text=draft.location_text,
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        description=draft.description,
+        contact_phone=draft.contact_phone,
+        anonymous=draft.anonymous,
+        channel=draft.channel.value,
+        conversation_id=draft.conversation_id,
+        nlu_confidence=draft.nlu_confidence,
+        nlu_candidates=[c.model_dump() for c in draft.nlu_candidates],
+        transcript=[line.model_dump(mode="json") for line in draft.transcript],
+        handoff_requested=draft.handoff_requested,
+        department=sub.department if sub else category.department,
+        due_at=add_working_days(now, sla_days),
+        created_at=now,
+        updated_at=now,
+    )
+    ticket.events.append(
+        TicketEvent(
+            kind="created",
+            actor=actor,
+            data={"status": TicketStatus.SUBMITTED.value, "channel": ticket.channel},
+            created_at=now,
+        )
+    )
+    if draft.handoff_requested:
+        ticket.events.append(
+            TicketEvent(kind="handoff_requested", actor="resident", data={}, created_at=now)
+        )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def get_ticket(*, session: Session, number: str) -> Ticket | None:
+    return session.scalars(
+        select(Ticket).where(Ticket.number == number).options(selectinload(Ticket.events))
+    ).first()
+
+
+def list_tickets(
+    *, session: Session, filters: TicketFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Ticket], int]:
+    query = select(Ticket)
+    if filters.status:
+        query = query.where(Ticket.status == filters.status)
+    if filters.category:
+        query = query.where(Ticket.category == filters.category)
+    if filters.grid_code:
+        query = query.where(Ticket.grid_code == filters.grid_code)
+    if filters.conversation_id:
+        query = query.where(Ticket.conversation_id == filters.conversation_id)
+    if filters.channel:
+        query = query.where(Ticket.channel == filters.channel)
+    if filters.since:
+        query = query.where(Ticket.created_at >= filters.since)
+    if filters.until:
+        query = query.where(Ticket.created_at < filters.until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def add_event(
+    *, session: Session, ticket: Ticket, kind: str, actor: str, data: dict[str, Any]
+) -> TicketEvent:
+    """Append an audit event; a hand-off request also marks the ticket."""
+    event = TicketEvent(kind=kind, actor=actor, data=data, created_at=utcnow())
+    ticket.events.append(event)
+    if kind == "handoff_requested":
+        ticket.handoff_requested = True
+    session.flush()
+    return event

@@ -1,0 +1,1 @@
+"""Staff and admin web UI, and the residents' web chat page."""

@@ -1,0 +1,130 @@
+// Web chat: talks to Rasa through the app; keeps the conversation id and any unsent
+// messages in localStorage so a reload or an outage loses nothing.
+(function () {
+  "use strict";
+  const SENDER_KEY = "petition.sender_id";
+  const QUEUE_KEY = "petition.outbox";
+  const log = document.getElementById("log");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("text");
+  const statusBox = document.getElementById("status");
+  let sending = false;
+
+  function newSenderId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  function senderId() {
+    let id = localStorage.getItem(SENDER_KEY);
+    if (!id) { id = newSenderId(); localStorage.setItem(SENDER_KEY, id); }
+    return id;
+  }
+  function queue() { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); }
+  function saveQueue(q) { localStorage.setItem(QUEUE_KEY, JSON.stringify(q)); }
+
+  function showStatus(text) {
+    statusBox.textContent = text || "";
+    statusBox.hidden = !text;
+  }
+  function append(role, text, buttons, pending) {
+    const li = document.createElement("li");
+    li.className = "msg msg--" + role + (pending ? " msg--pending" : "");
+    li.textContent = text; // textContent: resident and bot text is never parsed as HTML
+    if (buttons && buttons.length) {
+      const box = document.createElement("div");
+      box.className = "buttons";
+      buttons.forEach((b) => {
+        const btn = document.createElement("button");
+        btn.type = "button";
+        btn.textContent = b.title;
+        btn.addEventListener("click", () => {
+          box.querySelectorAll("button").forEach((x) => (x.disabled = true));
+          submit(b.payload, b.title);
+        });
+        box.appendChild(btn);
+      });
+      li.appendChild(box);
+    }
+    log.appendChild(li);
+    li.scrollIntoView({ block: "end" });
+    return li;
+  }
+
+  async function flush() {
+    if (sending) return;
+    sending = true;
+    try {
+      let q = queue();
+      while (q.length) {
+        const item = q[0];
+        const res = await fetch("/chat/api/messages", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ sender_id: senderId(), text: item.text, display_text: item.display }),
+        }).catch(() => null);
+        if (!res || res.status >= 500) {
+          const body = res ? await res.json().catch(() => ({})) : {};
+          showStatus(body.detail || "网络连接中断，您的消息已保存，恢复后会自动发送。");
+          setTimeout(flush, 5000);
+          return;
+        }
+        q.shift();
+        saveQueue(q);
+        document.querySelectorAll(".msg--pending").forEach((el, i) => { if (i === 0) el.classList.remove("msg--pending"); });
+        showStatus("");
+        const body = await res.json();
+        if (!res.ok) {
+          append("bot", body.detail && typeof body.detail === "string" ? body.detail : "消息无法发送：内容为空或过长（最多2000字）。");
+          continue;
+        }
+        body.messages.forEach((m) => append("bot", m.text, m.buttons));
+        q = queue();
+      }
+    } finally {
+      sending = false;
+    }
+  }
+
+  function submit(text, display) {
+    const q = queue();
+    q.push({ text: text, display: display || null });
+    saveQueue(q);
+    append("resident", display || text, null, true);
+    flush();
+  }
+
+  async function restore() {
+    const res = await fetch("/chat/api/history?sender_id=" + encodeURIComponent(senderId())).catch(() => null);
+    if (res && res.ok) {
+      const body = await res.json();
+      body.turns.forEach((t, i) => {
+        const last = i === body.turns.length - 1;
+        append(t.role, t.text, last ? t.buttons : null);
+      });
+      if (!body.turns.length) append("bot", "您好！这里是市民诉求在线反映平台。请直接描述您遇到的问题，我会帮您登记并转给负责的网格和部门。");
+    } else {
+      showStatus("智能助手暂时无法连接，您可以先留言，恢复后会自动发送。");
+    }
+    queue().forEach((item) => append("resident", item.display || item.text, null, true));
+    flush();
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    submit(text);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+  });
+  document.getElementById("restart").addEventListener("click", () => {
+    localStorage.removeItem(SENDER_KEY);
+    saveQueue([]);
+    log.innerHTML = "";
+    restore();
+  });
+  restore();
+})();

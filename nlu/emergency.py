@@ -1,0 +1,134 @@
+"""Emergency wording (火灾, 正在打架, 有人晕倒 …) overrides any classification.
+
+A resident describing an emergency in progress must be told to call 119 / 110 / 120 before
+anything else, whatever the statistical classifier thinks. The patterns are the training
+data's ``regex: emergency_<service>`` entries, so they are versioned and fingerprinted with
+the rest of the NLU data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+import rasa.shared.utils.io
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+EMERGENCY_INTENT = "emergency"
+PATTERN_PREFIX = "emergency_"
+INTENT_RANKING = "intent_ranking"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class EmergencyClassifier(GraphComponent):
+    """Sets intent ``emergency`` and entities ``emergency_service`` on emergency wording."""
+
+    PATTERN_FILE = "emergency_patterns.json"
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {}
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        patterns: Optional[Dict[str, List[str]]] = None,
+    ) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self.patterns: Dict[str, List[str]] = patterns or {}
+        self._compiled = {
+            service: [re.compile(p) for p in items] for service, items in self.patterns.items()
+        }
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> EmergencyClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        patterns: Dict[str, List[str]] = {}
+        for regex in training_data.regex_features:
+            name = regex["name"]
+            if name.startswith(PATTERN_PREFIX):
+                patterns.setdefault(name[len(PATTERN_PREFIX) :], []).append(regex["pattern"])
+        self.patterns = patterns
+        self._compiled = {s: [re.compile(p) for p in items] for s, items in patterns.items()}
+        with self._model_storage.write_to(self._resource) as directory:
+            rasa.shared.utils.io.dump_obj_as_json_to_file(
+                directory / self.PATTERN_FILE, self.patterns
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EmergencyClassifier:
+        try:
+            with model_storage.read_from(resource) as directory:
+                patterns = rasa.shared.utils.io.read_json_file(directory / cls.PATTERN_FILE)
+        except (ValueError, FileNotFoundError):
+            patterns = {}
+        return cls(config, model_storage, resource, patterns)
+
+    def services_in(self, text: str) -> List[str]:
+        """Which emergency services (fire, police, medical) the text calls for."""
+        return [
+            service
+            for service, patterns in self._compiled.items()
+            if any(p.search(text) for p in patterns)
+        ]
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/"):
+                continue  # button payloads are never emergencies
+            services = self.services_in(text)
+            if not services:
+                continue
+            intent = {INTENT_NAME_KEY: EMERGENCY_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+            ranking = [
+                r for r in message.get(INTENT_RANKING) or [] if r.get("name") != EMERGENCY_INTENT
+            ]
+            message.set(INTENT, intent, add_to_output=True)
+            message.set(INTENT_RANKING, [intent, *ranking], add_to_output=True)
+            entities = [
+                {
+                    "entity": "emergency_service",
+                    "value": service,
+                    "start": 0,
+                    "end": len(text),
+                    "extractor": self.__class__.__name__,
+                }
+                for service in services
+            ]
+            message.set(ENTITIES, (message.get(ENTITIES) or []) + entities, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

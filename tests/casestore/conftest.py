@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from casestore.config import ROOT, Settings
+from casestore.db import make_engine, make_sessionmaker
+from casestore.main import create_app
+from casestore.migrate import upgrade
+from casestore.taxonomy import Taxonomy, load_taxonomy
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    upgrade(url)
+    return Settings(
+        database_url=url,
+        casestore_api_token=TOKEN,
+        rasa_url="http://127.0.0.1:9",  # nothing listens: Rasa is down in these tests
+        rasa_token="rasa-token",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def taxonomy() -> Taxonomy:
+    return load_taxonomy(ROOT / "data" / "taxonomy.yml")
+
+
+@pytest.fixture
+def session(settings: Settings) -> Iterator[Session]:
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def draft_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "submission_key": "web-abc12345-0001",
+        "category": "urban_construction",
+        "location_text": "玉林北路18号",
+        "description": "玉林北路18号门口的下水道堵了三天，臭得很",
+        "contact_phone": "13812345678",
+        "channel": "webchat",
+        "conversation_id": "web-abc12345",
+        "nlu_confidence": 0.93,
+        "nlu_candidates": [
+            {"category": "urban_construction", "confidence": 0.93},
+            {"category": "environmental_protection", "confidence": 0.05},
+        ],
+        "transcript": [{"role": "resident", "text": "下水道堵了"}],
+    }
+    body.update(overrides)
+    return body

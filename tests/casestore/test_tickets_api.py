@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi.testclient import TestClient
+
+from tests.casestore.conftest import draft_body
+
+
+def test_create_returns_number_sla_and_event(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.post("/api/v1/tickets", json=draft_body(), headers=auth)
+    assert response.status_code == 201
+    ticket = response.json()
+    assert re.fullmatch(r"20\d{6}\d{5}", ticket["number"])
+    assert ticket["status"] == "submitted"
+    assert ticket["category_name"] == "城乡建设"
+    assert ticket["department"] == "住房和城乡建设局"
+    assert ticket["sla_days"] == 5
+    assert [e["kind"] for e in ticket["events"]] == ["created"]
+    assert ticket["transcript"][0]["text"] == "下水道堵了"
+
+
+def test_same_submission_key_files_once(client: TestClient, auth: dict[str, str]) -> None:
+    first = client.post("/api/v1/tickets", json=draft_body(), headers=auth)
+    again = client.post("/api/v1/tickets", json=draft_body(), headers=auth)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["number"] == again.json()["number"]
+    listed = client.get("/api/v1/tickets", headers=auth).json()
+    assert listed["total"] == 1
+
+
+def test_concurrent_duplicates_file_once(client: TestClient, auth: dict[str, str]) -> None:
+    def post(_: int) -> str:
+        return client.post("/api/v1/tickets", json=draft_body(), headers=auth).json()["number"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        numbers = set(pool.map(post, range(8)))
+    assert len(numbers) == 1
+
+
+def test_numbers_are_sequential_per_day(client: TestClient, auth: dict[str, str]) -> None:
+    numbers = [
+        client.post(
+            "/api/v1/tickets", json=draft_body(submission_key=f"key-0000000{i}"), headers=auth
+        ).json()["number"]
+        for i in range(3)
+    ]
+    assert [int(n[-5:]) for n in numbers] == [1, 2, 3]
+    assert len({n[:8] for n in numbers}) == 1
+
+
+def test_anonymous_drops_phone(client: TestClient, auth: dict[str, str]) -> None:
+    body = draft_body(anonymous=True, contact_phone="13812345678")
+    ticket = client.post("/api/v1/tickets", json=body, headers=auth).json()
+    assert ticket["anonymous"] is True
+    assert ticket["contact_phone"] is None
+
+
+def test_bad_input_is_a_4xx_json_error(client: TestClient, auth: dict[str, str]) -> None:
+    cases = [
+        draft_body(contact_phone="12345"),
+        draft_body(contact_phone=None, anonymous=False),
+        draft_body(description="x" * 2001),
+        draft_body(description=""),
+        draft_body(submission_key="bad key with spaces"),
+        draft_body(nlu_confidence=3),
+    ]
+    for body in cases:
+        response = client.post("/api/v1/tickets", json=body, headers=auth)
+        assert response.status_code == 422, body
+        assert "detail" in response.json()
+    unknown = client.post("/api/v1/tickets", json=draft_body(category="nope"), headers=auth)
+    assert unknown.status_code == 422
+    assert "未知的分类" in unknown.json()["detail"]
+    not_json = client.post(
+        "/api/v1/tickets",
+        content=b"{not json",
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert not_json.status_code == 422
+
+
+def test_api_requires_the_service_token(client: TestClient) -> None:
+    assert client.post("/api/v1/tickets", json=draft_body()).status_code == 401
+    wrong = {"Authorization": "Bearer wrong"}
+    response = client.get("/api/v1/tickets", headers=wrong)
+    assert response.status_code == 401
+    assert "令牌" in response.json()["detail"]
+
+
+def test_get_and_filter(client: TestClient, auth: dict[str, str]) -> None:
+    number = client.post("/api/v1/tickets", json=draft_body(), headers=auth).json()["number"]
+    client.post(
+        "/api/v1/tickets",
+        json=draft_body(submission_key="other-key-1", category="disputes", conversation_id="x1"),
+        headers=auth,
+    )
+    assert client.get(f"/api/v1/tickets/{number}", headers=auth).json()["number"] == number
+    assert client.get("/api/v1/tickets/2026010100999", headers=auth).status_code == 404
+    assert client.get("/api/v1/tickets/abc", headers=auth).status_code == 422
+    only = client.get("/api/v1/tickets", params={"category": "disputes"}, headers=auth).json()
+    assert [t["category"] for t in only["items"]] == ["disputes"]
+    mine = client.get(
+        "/api/v1/tickets", params={"conversation_id": "web-abc12345"}, headers=auth
+    ).json()
+    assert [t["number"] for t in mine["items"]] == [number]
+    assert client.get("/api/v1/tickets", params={"limit": 0}, headers=auth).status_code == 422
+
+
+def test_handoff_event_marks_ticket(client: TestClient, auth: dict[str, str]) -> None:
+    number = client.post("/api/v1/tickets", json=draft_body(), headers=auth).json()["number"]
+    response = client.post(
+        f"/api/v1/tickets/{number}/events", json={"kind": "handoff_requested"}, headers=auth
+    )
+    assert response.status_code == 201
+    ticket = client.get(f"/api/v1/tickets/{number}", headers=auth).json()
+    assert ticket["handoff_requested"] is True
+    assert [e["kind"] for e in ticket["events"]] == ["created", "handoff_requested"]
+    bad = client.post(f"/api/v1/tickets/{number}/events", json={"kind": "x"}, headers=auth)
+    assert bad.status_code == 422
