@@ -46,15 +46,22 @@ def receipt_code(submission_key: str) -> str:
 
 
 class CaseStoreClient:
-    def __init__(self, settings: ActionSettings, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        settings: ActionSettings,
+        outbox: Outbox | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.settings = settings
         self.outbox = outbox or Outbox(settings.outbox_path)
+        self._transport = transport  # tests pass a transport; production uses the network
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=self.settings.casestore_url,
             timeout=self.settings.request_timeout,
             headers={"Authorization": f"Bearer {self.settings.casestore_api_token}"},
+            transport=self._transport,
         )
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -65,5 +65,6 @@ def longest(values: list[str]) -> str | None:
 
 
 def local_date(iso: str) -> str:
-    moment = datetime.fromisoformat(iso).astimezone(LOCAL_TZ)
+    # Python 3.10's fromisoformat does not read the "Z" suffix that pydantic writes.
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(LOCAL_TZ)
     return f"{moment.year}年{moment.month}月{moment.day}日"

@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions import conversation, taxonomy, validators
 from actions.casestore_client import CaseStoreClient, CaseStoreRejected, receipt_code
 from actions.settings import ActionSettings
+from actions.summary import domain_buttons
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,16 @@ def _category_events(info: taxonomy.CategoryInfo | None) -> list[EventType]:
     return [SlotSet("category", info.code), SlotSet("category_name", info.name)]
 
 
+MIN_PROBLEM_CHARS = 6
+
+
+def describes_problem(text: str, location: str | None) -> bool:
+    """Whether a message says more than a place (e.g. "玉林北路18号门口的下水道堵了")."""
+    rest = text.replace(location, "") if location else text
+    rest = "".join(ch for ch in rest if ch.isalnum())
+    return len(rest) >= MIN_PROBLEM_CHARS
+
+
 class ActionStartPetition(Action):
     """Turn the resident's opening message into pre-filled slots, so nothing is asked twice."""
 
@@ -81,16 +92,21 @@ class ActionStartPetition(Action):
         text = validators.clean_text(latest.get("text") or "")
         events = reset_petition()
         events.append(SlotSet("submission_key", f"{tracker.sender_id[:40]}-{uuid.uuid4().hex}"))
+        ranked = conversation.candidates(categories, latest.get("intent_ranking") or [])
+        location = conversation.longest(conversation.entity_values(latest, "location"))
         code = taxonomy.category_for_intent(categories, intent)
+        if code is None and ranked and describes_problem(text, location):
+            # Classified as a bare answer (inform) but says what is wrong: take the best
+            # category rather than ask the resident to repeat themselves.
+            code = ranked[0]["category"]
         events += _category_events(categories.get(code) if code else None)
         subcategory = (latest.get("subcategory") or {}).get("name")
         if code and subcategory in categories[code].subcategories:
             events.append(SlotSet("subcategory", subcategory))
         if code and validators.description_problem(text) is None:
             events.append(SlotSet("description", text))
-        location = conversation.longest(conversation.entity_values(latest, "location"))
-        if code and location and validators.location_ok(location):
-            events.append(SlotSet("location", location))
+        if location and validators.location_ok(location):
+            events.append(SlotSet("location", validators.clean_location(location)))
         phone = validators.normalize_phone(text)
         if phone:
             events.append(SlotSet("contact", phone))
@@ -99,9 +115,7 @@ class ActionStartPetition(Action):
                 "petition_meta",
                 {
                     "confidence": (latest.get("intent") or {}).get("confidence"),
-                    "candidates": conversation.candidates(
-                        categories, latest.get("intent_ranking") or []
-                    ),
+                    "candidates": ranked,
                 },
             )
         )
@@ -175,7 +189,7 @@ class ValidatePetitionForm(FormValidationAction):
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = validators.clean_text(str(value or ""))
+        text = validators.clean_location(str(value or ""))
         if not validators.location_ok(text):
             dispatcher.utter_message(response="utter_invalid_location")
             return {"location": None}
@@ -271,7 +285,10 @@ class ActionChangeField(Action):
         values = conversation.entity_values(tracker.latest_message, "field")
         field = next((FIELD_ALIASES[v] for v in values if v in FIELD_ALIASES), None)
         if field is None:
-            dispatcher.utter_message(response="utter_ask_which_field")
+            dispatcher.utter_message(
+                response="utter_ask_which_field",
+                buttons=domain_buttons(domain, "buttons_which_field"),
+            )
             return []
         events: list[EventType] = [SlotSet(field, None)]
         if field == "category":

@@ -44,5 +44,17 @@ def description_problem(text: str) -> str | None:
     return None
 
 
+_LOCATION_PREFIX = re.compile(
+    r"^(?:我家|我们|我)?(?:就)?(?:住在|位于|在|地址是|地点是|位置是|位置在)[:：]?"
+)
+
+
+def clean_location(text: str) -> str:
+    """Drop a leading 在 / 地址是 …, keep the place itself ("在玉林小区3栋" → "玉林小区3栋")."""
+    cleaned = clean_text(text).rstrip("。！!")
+    stripped = _LOCATION_PREFIX.sub("", cleaned)
+    return stripped if len(stripped) >= MIN_LOCATION else cleaned
+
+
 def location_ok(text: str) -> bool:
     return MIN_LOCATION <= len(clean_text(text)) <= MAX_LOCATION

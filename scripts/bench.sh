@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Run the benchmarks; copy the printed figures into docs/benchmarks.md with date and machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD" SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
+.venv/bin/python -m bench.turn_latency --residents 10 --rounds 3

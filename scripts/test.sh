@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Everything `make test` runs, in CI order: lint → unit → Rasa data → train once → stories →
+# integration (real services on loopback) → browser tests. Output goes to test-output/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-output
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH="$PWD"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "lint: ruff and mypy"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+
+step "unit tests (app environment)"
+.venv/bin/pytest -q -p no:cacheprovider tests/casestore tests/console --junitxml=test-output/app-unit.xml
+
+step "unit tests (Rasa environment)"
+.venv-rasa/bin/pytest -q -p no:cacheprovider tests/actions tests/nlu --junitxml=test-output/rasa-unit.xml
+
+step "rasa data validate"
+make --no-print-directory validate
+
+step "train the model once for this run (skipped when nothing changed)"
+make --no-print-directory train
+
+step "Rasa story tests"
+.venv-rasa/bin/rasa test core --model models/petition.tar.gz --stories tests/test_stories.yml \
+  --out test-output/stories --fail-on-prediction-errors
+
+step "integration tests (Rasa, action server and case store on loopback)"
+.venv/bin/pytest -q -p no:cacheprovider tests/integration --junitxml=test-output/integration.xml

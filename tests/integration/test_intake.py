@@ -1,0 +1,138 @@
+"""Whole conversations through the real Rasa server, action server and case store."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+from tests.integration.services import Resident, Stack
+
+pytestmark = pytest.mark.integration
+
+NUMBER = re.compile(r"工单号：(\d{13})")
+
+
+def resident(stack: Stack) -> Resident:
+    return Resident(stack, f"it-{uuid.uuid4().hex[:12]}")
+
+
+def test_street_light_report_becomes_an_open311_request(stack: Stack) -> None:
+    bob = resident(stack)
+    reply = bob.text_of(bob.say("我家楼下的路灯坏了好几天了，晚上很黑"))
+    assert "什么位置" in reply
+    reply = bob.text_of(bob.say("玉林小区3栋"))
+    assert "联系电话" in reply
+    summary = bob.say("13812345678")
+    assert "【分类】城乡建设" in bob.text_of(summary)
+    assert any(b["title"] == "确认提交" for b in summary[-1]["buttons"])  # type: ignore[union-attr]
+    reply = bob.text_of(bob.say("/affirm"))
+    number = NUMBER.search(reply)
+    assert number, reply
+    assert bob.turns <= 6
+    requests = httpx.get(f"{stack.app_url}/open311/v2/requests.json").json()
+    mine = [r for r in requests if r["service_request_id"] == number.group(1)]
+    assert len(mine) == 1
+    assert mine[0]["service_code"] == "urban_construction"
+    assert mine[0]["address"] == "玉林小区3栋"
+    assert mine[0]["description"] == "我家楼下的路灯坏了好几天了，晚上很黑"
+    ticket = httpx.get(
+        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
+    ).json()
+    assert ticket["contact_phone"] == "13812345678"
+    assert ticket["nlu_candidates"][0]["category"] == "urban_construction"
+    assert ticket["transcript"][0]["text"] == "我家楼下的路灯坏了好几天了，晚上很黑"
+
+
+def test_full_first_message_is_not_asked_again(stack: Stack) -> None:
+    amy = resident(stack)
+    reply = amy.text_of(amy.say("玉林北路18号门口的下水道堵了三天，臭得很"))
+    assert "什么位置" not in reply
+    assert "联系电话" in reply
+    summary = amy.text_of(amy.say("匿名"))
+    assert "【地点】玉林北路18号" in summary
+    assert "【联系方式】匿名" in summary
+
+
+def test_correction_from_the_summary(stack: Stack) -> None:
+    cai = resident(stack)
+    cai.say("长寿苑小区门口的垃圾站好几天没人清运，臭气熏天")
+    cai.say("长寿苑小区5栋")
+    cai.say("匿名")
+    reply = cai.text_of(cai.say('/change_field{"field":"location"}'))
+    assert "什么位置" in reply
+    summary = cai.text_of(cai.say("长寿苑小区7栋东门"))
+    assert "【地点】长寿苑小区7栋东门" in summary
+    reply = cai.text_of(cai.say("/affirm"))
+    assert NUMBER.search(reply), reply
+
+
+def test_invalid_phone_is_asked_again(stack: Stack) -> None:
+    dan = resident(stack)
+    dan.say("芳草街那家烧烤店油烟太大了，熏得窗户都不敢开")
+    dan.say("芳草街22号")
+    reply = dan.text_of(dan.say("12345"))
+    assert "格式不正确" in reply
+    summary = dan.text_of(dan.say("028-85551234"))
+    assert "【联系方式】028-85551234" in summary
+
+
+def test_cancel_status_emergency_and_out_of_scope(stack: Stack) -> None:
+    eve = resident(stack)
+    eve.say("公司拖欠我三个月工资了，老板一直不给")
+    assert "已取消" in eve.text_of(eve.say("取消"))
+    assert "119" in eve.text_of(eve.say("楼下着火了"))
+    assert "不在我们的受理范围" in eve.text_of(eve.say("给我讲个笑话"))
+    assert "没有找到工单 2020010100001" in eve.text_of(eve.say("查询工单2020010100001"))
+
+
+def test_status_of_own_ticket(stack: Stack) -> None:
+    fay = resident(stack)
+    fay.say("白佛村三组的水渠堵了，田里放不进水")
+    fay.say("白佛村三组")
+    fay.say("13912345678")
+    number = NUMBER.search(fay.text_of(fay.say("/affirm")))
+    assert number
+    reply = fay.text_of(fay.say(f"查一下{number.group(1)}的进度"))
+    assert "已受理，待审核" in reply and number.group(1) in reply
+
+
+def test_web_chat_relays_to_rasa(stack: Stack) -> None:
+    sender = uuid.uuid4().hex[:16]
+    response = httpx.post(
+        f"{stack.app_url}/chat/api/messages", json={"sender_id": sender, "text": "你好"}, timeout=60
+    )
+    assert response.status_code == 200
+    assert "市民诉求" in response.json()["messages"][0]["text"]
+    history = httpx.get(f"{stack.app_url}/chat/api/history", params={"sender_id": sender})
+    assert [t["role"] for t in history.json()["turns"]][:2] == ["resident", "bot"]
+    bad = httpx.post(f"{stack.app_url}/chat/api/messages", json={"sender_id": "x", "text": ""})
+    assert bad.status_code == 422
+
+
+def test_case_store_down_then_delivered_exactly_once(stack: Stack) -> None:
+    gus = resident(stack)
+    gus.say("倪家桥路口的红绿灯坏了，车都乱开")
+    gus.say("倪家桥路口")
+    gus.say("匿名")
+    stack.app.stop()
+    try:
+        reply = gus.text_of(gus.say("/affirm"))
+        assert "已保存" in reply and "回执码" in reply
+        # The worker finds the store still down: the entry stays pending.
+        stack.run_rasa_side("-m", "actions.outbox", "--once")
+    finally:
+        stack.app.start()
+    for _ in range(2):  # a repeated delivery pass must not file it twice
+        stack.run_rasa_side("-m", "actions.outbox", "--once")
+    mine = httpx.get(
+        f"{stack.app_url}/api/v1/tickets",
+        params={"conversation_id": gus.sender},
+        headers=stack.api_headers(),
+    ).json()
+    assert mine["total"] == 1
+    assert mine["items"][0]["category"] == "transportation"
+    reply = gus.text_of(gus.say("查询进度"))
+    assert mine["items"][0]["number"] in reply
