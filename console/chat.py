@@ -67,15 +67,13 @@ async def history(request: Request, sender_id: str) -> JSONResponse:
     except (httpx.HTTPError, ValueError) as exc:
         log.warning("Rasa unreachable for chat history: %s", exc)
         return JSONResponse(status_code=503, content={"detail": UNAVAILABLE})
-    turns = []
+    turns: list[dict[str, Any]] = []
     for event in events:
         if event.get("event") == "user" and event.get("text"):
             turns.append({"role": "resident", "text": _display_text(event)})
         elif event.get("event") == "bot" and event.get("text"):
-            data = event.get("data") or {}
-            turns.append({"role": "bot", "text": event["text"], "buttons": []})
-            if data.get("buttons"):
-                turns[-1]["buttons"] = data["buttons"]
+            buttons = (event.get("data") or {}).get("buttons") or []
+            turns.append({"role": "bot", "text": event["text"], "buttons": buttons})
     return JSONResponse(content={"turns": turns})
 
 
