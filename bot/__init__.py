@@ -1,1 +1,4 @@
-"""Telegram channel (python-telegram-bot 22): relays residents to Rasa and delivers staff replies."""
+"""Telegram channel (python-telegram-bot 22).
+
+Relays residents to Rasa and delivers staff replies back to their chats.
+"""
