@@ -111,6 +111,11 @@ class CaseStoreClient:
             raise CaseStoreRejected(response.status_code, _detail(response))
         return list(response.json()["items"])
 
+    async def add_training_example(self, example: dict[str, Any]) -> None:
+        response = await self._request("POST", "/api/v1/training-examples", json=example)
+        if response.status_code != 201:
+            raise CaseStoreRejected(response.status_code, _detail(response))
+
     async def add_event(self, number: str, kind: str, data: dict[str, Any]) -> None:
         response = await self._request(
             "POST", f"/api/v1/tickets/{number}/events", json={"kind": kind, "data": data}

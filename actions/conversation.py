@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +59,33 @@ def candidates(
 
 def entity_values(latest: dict[str, Any], name: str) -> list[str]:
     return [str(e["value"]) for e in latest.get("entities") or [] if e.get("entity") == name]
+
+
+def previous_user_message(tracker: Tracker) -> dict[str, Any] | None:
+    """The parse data of the user message before the latest one."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if seen_latest:
+            return {**(event.get("parse_data") or {}), "text": event.get("text") or ""}
+        seen_latest = True
+    return None
+
+
+_LOCATION_TAIL = re.compile(
+    r"[0-9０-９一二三四五六七八九十百]*(?:号楼|号院|号|栋|幢|座|楼|单元|室|组)"
+)
+
+
+def complete_location(text: str, value: str) -> str:
+    """Extend an entity cut at a token boundary ("玉林北路" + "18号门口" → "玉林北路18号")."""
+    start = text.find(value)
+    if start < 0:
+        return value
+    end = start + len(value)
+    tail = _LOCATION_TAIL.match(text, end)
+    return text[start : tail.end()] if tail else value
 
 
 def longest(values: list[str]) -> str | None:

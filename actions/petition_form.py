@@ -13,7 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import conversation, taxonomy, validators
-from actions.casestore_client import CaseStoreClient, CaseStoreRejected, receipt_code
+from actions.casestore_client import (
+    CaseStoreClient,
+    CaseStoreRejected,
+    CaseStoreUnavailable,
+    receipt_code,
+)
 from actions.settings import ActionSettings
 from actions.summary import domain_buttons
 
@@ -89,13 +94,24 @@ class ActionStartPetition(Action):
         categories = _categories(settings)
         latest = tracker.latest_message
         intent = (latest.get("intent") or {}).get("name") or ""
+        chosen: str | None = None
+        if intent == "choose_category":
+            # The resident picked a category after a low-confidence guess: the petition is
+            # the message before, and the choice is a training signal.
+            chosen = next(iter(conversation.entity_values(latest, "chosen_category")), None)
+            latest = conversation.previous_user_message(tracker) or latest
+            await record_choice(settings, tracker, latest, chosen)
         text = validators.clean_text(latest.get("text") or "")
         events = reset_petition()
         events.append(SlotSet("submission_key", f"{tracker.sender_id[:40]}-{uuid.uuid4().hex}"))
         ranked = conversation.candidates(categories, latest.get("intent_ranking") or [])
         location = conversation.longest(conversation.entity_values(latest, "location"))
+        if location:
+            location = conversation.complete_location(text, location)
         code = taxonomy.category_for_intent(categories, intent)
-        if code is None and ranked and describes_problem(text, location):
+        if chosen is not None:
+            code = chosen if chosen in categories else None  # "都不是": the form asks
+        elif code is None and ranked and describes_problem(text, location):
             # Classified as a bare answer (inform) but says what is wrong: take the best
             # category rather than ask the resident to repeat themselves.
             code = ranked[0]["category"]
@@ -103,7 +119,7 @@ class ActionStartPetition(Action):
         subcategory = (latest.get("subcategory") or {}).get("name")
         if code and subcategory in categories[code].subcategories:
             events.append(SlotSet("subcategory", subcategory))
-        if code and validators.description_problem(text) is None:
+        if (code or chosen) and validators.description_problem(text) is None:
             events.append(SlotSet("description", text))
         if location and validators.location_ok(location):
             events.append(SlotSet("location", validators.clean_location(location)))
@@ -120,6 +136,29 @@ class ActionStartPetition(Action):
             )
         )
         return events
+
+
+async def record_choice(
+    settings: ActionSettings, tracker: Tracker, message: dict[str, Any], chosen: str | None
+) -> None:
+    """Keep the resident's choice as a training example (best effort: it is not a ticket)."""
+    if not chosen or chosen == "none" or not message.get("text"):
+        return
+    predicted = message.get("intent_ranking") or [{}]
+    top = next((r for r in predicted if r.get("name") != "nlu_fallback"), {})
+    try:
+        await CaseStoreClient(settings).add_training_example(
+            {
+                "text": message["text"][:2000],
+                "intent": f"report_{chosen}",
+                "source": "fallback_choice",
+                "predicted_intent": top.get("name"),
+                "predicted_confidence": top.get("confidence"),
+                "conversation_id": tracker.sender_id,
+            }
+        )
+    except (CaseStoreUnavailable, CaseStoreRejected) as exc:
+        log.warning("could not record the fallback choice: %s", exc)
 
 
 async def classify(settings: ActionSettings, text: str) -> dict[str, Any]:

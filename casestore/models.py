@@ -108,3 +108,30 @@ class TicketNumberCounter(Base):
 
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ExampleSource(enum.StrEnum):
+    """Where a training example came from (provenance)."""
+
+    SEED = "seed"
+    CORRECTION = "correction"  # staff corrected a ticket's category
+    FALLBACK_CHOICE = "fallback_choice"  # a resident picked a category after low confidence
+    LOW_CONFIDENCE = "low_confidence"
+    IMPORT = "import"
+
+
+class TrainingExample(Base):  # 训练样本 (inbox for retraining)
+    __tablename__ = "training_example"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    subcategory: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    predicted_intent: Mapped[str | None] = mapped_column(String(64))
+    predicted_confidence: Mapped[float | None] = mapped_column(Float)
+    ticket_number: Mapped[str | None] = mapped_column(String(16))
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -232,3 +232,70 @@ def test_location_answer_is_cleaned(action_settings: ActionSettings) -> None:
         "就在长寿苑小区7栋东门。", CollectingDispatcher(), make_tracker(), DOMAIN
     )
     assert result == {"location": "长寿苑小区7栋东门"}
+
+
+async def test_choice_after_fallback_uses_the_earlier_message(
+    action_settings: ActionSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded: list[dict[str, Any]] = []
+
+    async def record(self: CaseStoreClient, example: dict[str, Any]) -> None:
+        recorded.append(example)
+
+    monkeypatch.setattr(CaseStoreClient, "add_training_example", record)
+    earlier = {
+        "event": "user",
+        "text": "楼上天天往下扔东西，晾的衣服都被弄脏了",
+        "parse_data": {
+            "intent": {"name": "nlu_fallback", "confidence": 0.3},
+            "intent_ranking": [
+                {"name": "nlu_fallback", "confidence": 0.3},
+                {"name": "report_public_safety", "confidence": 0.25},
+                {"name": "report_disputes", "confidence": 0.2},
+            ],
+            "entities": [],
+        },
+    }
+    tracker = make_tracker(
+        text='/choose_category{"chosen_category":"disputes"}',
+        intent="choose_category",
+        entities=[{"entity": "chosen_category", "value": "disputes"}],
+        events=[earlier, {"event": "bot", "text": "请选择"}, {"event": "user", "text": "/choose"}],
+    )
+    slots = slots_of(
+        await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
+    )
+    assert slots["category"] == "disputes"
+    assert slots["description"] == earlier["text"]
+    assert [c["category"] for c in slots["petition_meta"]["candidates"]] == [
+        "public_safety",
+        "disputes",
+    ]
+    assert recorded[0]["intent"] == "report_disputes"
+    assert recorded[0]["predicted_intent"] == "report_public_safety"
+    assert recorded[0]["source"] == "fallback_choice"
+
+
+async def test_clarify_offers_top_three_and_none(action_settings: ActionSettings) -> None:
+    from actions.clarify import ActionClarifyCategory
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        text="楼上天天往下扔东西",
+        intent="nlu_fallback",
+        ranking=[
+            {"name": "nlu_fallback", "confidence": 0.3},
+            {"name": "report_public_safety", "confidence": 0.25},
+            {"name": "greet", "confidence": 0.22},
+            {"name": "report_disputes", "confidence": 0.2},
+            {"name": "report_urban_construction", "confidence": 0.1},
+            {"name": "report_other", "confidence": 0.05},
+        ],
+    )
+    domain = {"responses": {"utter_none_of_these": [{"text": "都不是"}]}}
+    await ActionClarifyCategory().run(dispatcher, tracker, domain)
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert titles == ["公共安全", "矛盾纠纷", "城乡建设", "都不是"]
+    assert dispatcher.messages[0]["buttons"][-1]["payload"] == (
+        '/choose_category{"chosen_category":"none"}'
+    )

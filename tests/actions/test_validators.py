@@ -39,3 +39,16 @@ def test_location_limits() -> None:
     assert validators.location_ok("玉林北路18号")
     assert not validators.location_ok("这")
     assert not validators.location_ok("路" * 201)
+
+
+def test_location_entities_cut_at_a_token_boundary_are_completed() -> None:
+    from actions.conversation import complete_location
+
+    text = "玉林北路18号门口的下水道堵了"
+    assert complete_location(text, "玉林北路18") == "玉林北路18号"
+    assert complete_location("长寿苑小区3栋2单元漏水", "长寿苑小区3") == "长寿苑小区3栋"
+    assert complete_location(text, "玉林北路18号") == "玉林北路18号"
+    assert complete_location(text, "玉林北路") == "玉林北路18号"
+    assert complete_location("白佛村三组的水渠", "白佛村") == "白佛村三组"
+    assert complete_location("玉林北路的路灯", "玉林北路") == "玉林北路"
+    assert complete_location(text, "不在文中") == "不在文中"

@@ -1,0 +1,241 @@
+"""``petition`` — command-line tools of the app environment.
+
+petition classify --csv IN --text-col C --out OUT
+petition nlu eval --csv FILE --text-col C --label-col L [--json]
+petition nlu import --csv|--xlsx FILE --text-col C --label-col L [--map MAP.yml]
+petition nlu dict
+petition train
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from casestore.config import ROOT, get_settings
+from casestore.lexicon import build_user_dictionary
+from casestore.taxonomy import Taxonomy, load_taxonomy
+from casestore.training import history, metrics, trainer
+from casestore.training.rasa_client import RasaParser, RasaUnavailable
+
+# A project folder with config.yml, domain.yml and data/ (tests point this elsewhere).
+PROJECT = Path(os.environ.get("PETITION_PROJECT", ROOT))
+DATA = PROJECT / "data"
+USERDICT = DATA / "jieba" / "userdict.txt"
+
+
+class CommandError(RuntimeError):
+    """A user-facing failure: printed without a traceback, exit status 2."""
+
+
+def _taxonomy() -> Taxonomy:
+    return load_taxonomy(DATA / "taxonomy.yml")
+
+
+def _parser() -> RasaParser:
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise CommandError(
+            f"配置不完整（.env）：{exc.errors()[0]['msg']}。请先运行 make run"
+        ) from exc
+    return RasaParser(settings.rasa_url, settings.rasa_token)
+
+
+def _rows(path: Path, text_col: str, label_col: str | None = None) -> list[dict[str, str]]:
+    try:
+        rows = history.read_table(path)
+    except history.ImportProblem as exc:
+        raise CommandError(str(exc)) from exc
+    if not rows:
+        raise CommandError("文件中没有数据行")
+    for col in (text_col, label_col):
+        if col and col not in rows[0]:
+            raise CommandError(f"找不到列：{col}。文件中的列有：{'、'.join(rows[0])}")
+    return rows
+
+
+def cmd_classify(args: argparse.Namespace) -> None:
+    rows = _rows(Path(args.csv), args.text_col)
+    texts = [r[args.text_col] for r in rows]
+    predictions = _parser().parse_many(texts)
+    taxonomy = _taxonomy()
+    with open(args.out, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "category", "category_name", "subcategory", "confidence", "top3"])
+        for text, p in zip(texts, predictions, strict=True):
+            category = taxonomy.get(p.category) if p.category else None
+            top3 = ";".join(f"{code}:{conf:.3f}" for code, conf in p.top3)
+            writer.writerow(
+                [
+                    text,
+                    p.category or p.intent,
+                    category.name if category else "",
+                    p.subcategory or "",
+                    f"{p.confidence:.4f}",
+                    top3,
+                ]
+            )
+    print(f"已分类 {len(texts)} 条，结果写入 {args.out}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    rows = [
+        r
+        for r in _rows(Path(args.csv), args.text_col, args.label_col)
+        if r[args.text_col].strip() and r[args.label_col].strip()
+    ]
+    if not rows:
+        raise CommandError("没有可评估的行（文本和标签都不能为空）")
+    taxonomy = _taxonomy()
+    mapper = history.LabelMapper(taxonomy, history.load_mapping(_path(args.map)))
+    gold = []
+    for row in rows:
+        mapped = mapper.category(row[args.label_col])
+        if mapped is None:
+            raise CommandError(f"标签无法对应到分类体系：{row[args.label_col]}（可用 --map）")
+        gold.append(mapped[0])
+    predictions = _parser().parse_many([r[args.text_col] for r in rows])
+    predicted = [p.category or p.intent for p in predictions]
+    result = metrics.evaluate(gold, predicted)
+    names = {c.code: c.name for c in taxonomy.categories}
+    if args.sub_label_col:
+        sub_gold = [
+            f"{g}/{mapper.subcategory(g, r.get(args.sub_label_col, '')) or '?'}"
+            for g, r in zip(gold, rows, strict=True)
+        ]
+        sub_pred = [f"{p.category}/{p.subcategory}" for p in predictions]
+        sub = metrics.evaluate(sub_gold, sub_pred)
+        result.extra["subcategory"] = {"accuracy": sub.accuracy, "macro_f1": sub.macro_f1}
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    print(metrics.render(result, names))
+    if "subcategory" in result.extra:
+        s = result.extra["subcategory"]
+        print(f"\n二级分类 subcategory: accuracy={s['accuracy']:.3f} macro-F1={s['macro_f1']:.3f}")
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    source_path = Path(args.csv or args.xlsx)
+    name = args.name or source_path.stem
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise CommandError("--name 只能包含字母、数字、-、_")
+    rows = _rows(source_path, args.text_col, args.label_col)
+    try:
+        result = history.import_history(
+            rows=rows,
+            text_col=args.text_col,
+            label_col=args.label_col,
+            sub_col=args.sub_label_col,
+            taxonomy=_taxonomy(),
+            source=f"import:{source_path.name}",
+            mapping=history.load_mapping(_path(args.map)),
+            known=history.existing_texts(DATA / "nlu"),
+            holdout_fraction=args.holdout,
+            max_chars=args.max_chars,
+        )
+    except history.ImportProblem as exc:
+        raise CommandError(str(exc)) from exc
+    if not result.examples:
+        raise CommandError("没有可导入的新样本（全部为空、重复或被留作评估集）")
+    target = DATA / "nlu" / "imported" / f"{name}.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(history.to_rasa_yaml(result.examples), encoding="utf-8")
+    print(f"导入 {len(result.examples)} 条训练样本 → {target}")
+    if result.holdout:
+        holdout = DATA / "holdout" / f"{name}.csv"
+        holdout.parent.mkdir(parents=True, exist_ok=True)
+        holdout.write_text(history.to_csv(result.holdout), encoding="utf-8")
+        print(f"留出 {len(result.holdout)} 条作为评估集 → {holdout}")
+    if result.truncated:
+        print(f"截断 {result.truncated} 条超过 {args.max_chars} 字的长文本")
+    for reason, count in result.skipped.most_common():
+        print(f"跳过 {count} 条：{reason}")
+
+
+def cmd_dict(args: argparse.Namespace) -> None:
+    content = build_user_dictionary(DATA, _taxonomy())
+    USERDICT.write_text(content, encoding="utf-8")
+    print(f"jieba 用户词典已生成：{USERDICT}（{content.count(chr(10))} 词）")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    print("开始训练 Rasa 模型（数据未变化时 Rasa 会直接复用已有结果）…", flush=True)
+    try:
+        result = trainer.train(project=PROJECT, out_dir=out, name=args.name, force=args.force)
+    except trainer.TrainingFailed as exc:
+        raise CommandError(str(exc)) from exc
+    size = result.model.stat().st_size / 1e6
+    print(f"模型已保存：{result.model}（{size:.1f} MB，用时 {result.seconds:.0f} 秒）")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="petition", description="市民诉求平台命令行工具")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classify = commands.add_parser("classify", help="classify every row of a CSV/XLSX")
+    classify.add_argument("--csv", required=True, help="input CSV (UTF-8) or XLSX")
+    classify.add_argument("--text-col", required=True)
+    classify.add_argument("--out", required=True)
+    classify.set_defaults(func=cmd_classify)
+
+    nlu = commands.add_parser("nlu", help="NLU data and evaluation")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    evaluate = nlu_commands.add_parser("eval", help="evaluate the active model on labelled rows")
+    evaluate.add_argument("--csv", required=True, help="labelled CSV (UTF-8) or XLSX")
+    evaluate.add_argument("--text-col", required=True)
+    evaluate.add_argument("--label-col", required=True)
+    evaluate.add_argument("--sub-label-col")
+    evaluate.add_argument("--map", help="YAML mapping of the file's labels to category codes")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(func=cmd_eval)
+
+    imp = nlu_commands.add_parser("import", help="add historical tickets as training examples")
+    source = imp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv")
+    source.add_argument("--xlsx")
+    imp.add_argument("--text-col", required=True)
+    imp.add_argument("--label-col", required=True)
+    imp.add_argument("--sub-label-col")
+    imp.add_argument("--map", help="YAML mapping of the file's labels to category codes")
+    imp.add_argument("--name", help="name of the data file (default: the input file's name)")
+    imp.add_argument("--holdout", type=float, default=0.0, help="fraction kept for evaluation")
+    imp.add_argument("--max-chars", type=int, default=history.MAX_CHARS)
+    imp.set_defaults(func=cmd_import)
+
+    dictionary = nlu_commands.add_parser("dict", help="regenerate the jieba user dictionary")
+    dictionary.set_defaults(func=cmd_dict)
+
+    train = commands.add_parser("train", help="train a new Rasa model from all data")
+    train.add_argument("--out", default=str(PROJECT / "models"))
+    train.add_argument("--name", default="petition")
+    train.add_argument("--force", action="store_true", help="retrain even if nothing changed")
+    train.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (CommandError, RasaUnavailable) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
