@@ -111,6 +111,18 @@ class CaseStoreClient:
             raise CaseStoreRejected(response.status_code, _detail(response))
         return list(response.json()["items"])
 
+    async def resolve_location(
+        self, text: str | None = None, point: tuple[float, float] | None = None
+    ) -> dict[str, Any]:
+        """Grid candidates for a place description or a (latitude, longitude) point."""
+        body: dict[str, Any] = {"text": text[:5000] if text else None}
+        if point is not None:
+            body.update(latitude=point[0], longitude=point[1])
+        response = await self._request("POST", "/api/v1/grids/resolve", json=body)
+        if response.status_code != 200:
+            raise CaseStoreRejected(response.status_code, _detail(response))
+        return dict(response.json())
+
     async def add_training_example(self, example: dict[str, Any]) -> None:
         response = await self._request("POST", "/api/v1/training-examples", json=example)
         if response.status_code != 201:

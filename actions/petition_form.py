@@ -12,7 +12,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import conversation, taxonomy, validators
+from actions import conversation, grid, taxonomy, validators
 from actions.casestore_client import (
     CaseStoreClient,
     CaseStoreRejected,
@@ -25,8 +25,17 @@ from actions.summary import domain_buttons
 log = logging.getLogger(__name__)
 
 FORM_SLOTS = ("description", "category", "location", "contact")
+GRID_SLOTS = (
+    "grid_code",
+    "grid_name",
+    "grid_candidates",
+    "needs_landmark",
+    "grid_choice",
+    "landmark",
+)
 PETITION_SLOTS = (
     *FORM_SLOTS,
+    *GRID_SLOTS,
     "category_name",
     "subcategory",
     "petition_meta",
@@ -122,15 +131,31 @@ class ActionStartPetition(Action):
         if (code or chosen) and validators.description_problem(text) is None:
             events.append(SlotSet("description", text))
         if location and validators.location_ok(location):
-            events.append(SlotSet("location", validators.clean_location(location)))
+            location = validators.clean_location(location)
+            events.append(SlotSet("location", location))
+        if code or location:
+            # The whole message gives the resolver the most context ("长寿苑小区3栋门口…").
+            found = await grid.locate(text, domain)
+            if found is not None:
+                matched = found.get("_matched")
+                if not location and matched and validators.location_ok(matched):
+                    events.append(SlotSet("location", matched))
+                    location = matched
+                if location or not found.get("needs_landmark"):
+                    events += [SlotSet(k, v) for k, v in grid.slot_values(found).items()]
         phone = validators.normalize_phone(text)
         if phone:
             events.append(SlotSet("contact", phone))
+        sub = latest.get("subcategory") or {}
+        if ranked and code == ranked[0]["category"] and sub.get("name"):
+            ranked[0] = {**ranked[0], "subcategory": sub["name"]}
+        top_confidence = next((c["confidence"] for c in ranked if c["category"] == code), None)
         events.append(
             SlotSet(
                 "petition_meta",
                 {
-                    "confidence": (latest.get("intent") or {}).get("confidence"),
+                    "confidence": top_confidence,
+                    "subcategory_confidence": sub.get("confidence"),
                     "candidates": ranked,
                 },
             )
@@ -225,14 +250,67 @@ class ValidatePetitionForm(FormValidationAction):
             result["subcategory"] = None  # a changed category invalidates the subcategory
         return result
 
-    def validate_location(
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """The grid questions are asked only when resolution needs them."""
+        slots = ["description", "category", "location"]
+        if tracker.get_slot("grid_candidates"):
+            slots.append("grid_choice")
+        if tracker.get_slot("needs_landmark"):
+            slots.append("landmark")
+        return [*slots, "contact"]
+
+    async def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = validators.clean_location(str(value or ""))
         if not validators.location_ok(text):
             dispatcher.utter_message(response="utter_invalid_location")
             return {"location": None}
-        return {"location": text}
+        if tracker.get_slot("grid_code") and tracker.get_slot("location") == text:
+            return {"location": text}  # pre-filled and already resolved
+        found = await grid.locate(text, domain)
+        result: dict[str, Any] = {"location": text, "grid_choice": None, "landmark": None}
+        if found is not None:
+            result.update(grid.slot_values(found))
+        return result
+
+    def validate_grid_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        answer = str(value or "").strip()
+        candidates = tracker.get_slot("grid_candidates") or []
+        for index, candidate in enumerate(candidates, start=1):
+            if answer in (candidate["grid_code"], str(index), candidate["grid_name"]):
+                return {"grid_choice": candidate["grid_code"], **grid.chosen(candidate)}
+        if any(word in answer for word in grid.DONT_KNOW):
+            return {
+                "grid_choice": grid.NONE_CHOICE,
+                "grid_candidates": None,
+                "needs_landmark": True,
+            }
+        dispatcher.utter_message(response="utter_invalid_grid_choice")
+        return {"grid_choice": None}
+
+    async def validate_landmark(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        answer = validators.clean_text(str(value or ""))
+        result: dict[str, Any] = {"landmark": answer or grid.NONE_CHOICE}
+        if not answer or any(word in answer for word in grid.DONT_KNOW):
+            return {**result, **grid.unassigned(domain)}
+        location = tracker.get_slot("location") or ""
+        found = await grid.locate(f"{location} {answer}", domain, after_landmark=True)
+        result.update(grid.slot_values(found) if found else grid.unassigned(domain))
+        result["needs_landmark"] = False
+        if validators.location_ok(f"{location}（附近：{answer}）"):
+            result["location"] = f"{location}（附近：{answer}）"
+        return result
 
     def validate_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -259,6 +337,7 @@ def build_payload(tracker: Tracker) -> dict[str, Any] | None:
         "category": slots["category"],
         "subcategory": slots["subcategory"],
         "location_text": slots["location"],
+        "grid_code": slots["grid_code"],
         "description": slots["description"],
         "contact_phone": None if anonymous else slots["contact"],
         "anonymous": anonymous,

@@ -235,11 +235,15 @@ def train_and_serve(parses: int) -> None:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # endpoints.yml names the action server; parsing does not need one.
+            env={**os.environ, "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook"},
         )
         try:
             url = f"http://127.0.0.1:{port}"
             started = time.perf_counter()
             while True:
+                if server.poll() is not None:
+                    raise RuntimeError("the Rasa server exited before answering")
                 try:
                     if httpx.get(f"{url}/status", timeout=2).status_code == 200:
                         break

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from casestore.api.routes import open311, tickets, training_examples
+from casestore.api.routes import grids, open311, tickets, training_examples
 from casestore.config import Settings, get_settings
 from casestore.db import make_engine, make_sessionmaker
 from casestore.taxonomy import load_taxonomy
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(open311.router)
     app.include_router(training_examples.router)
+    app.include_router(grids.router)
     app.include_router(chat.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

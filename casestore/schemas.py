@@ -86,6 +86,10 @@ class TicketOut(BaseModel):
     category_name: str
     subcategory: str | None
     grid_code: str | None
+    grid_name: str | None = None
+    grid_worker_name: str | None = None
+    grid_worker_phone: str | None = None
+    queue: str = ""
     location_text: str
     latitude: float | None
     longitude: float | None

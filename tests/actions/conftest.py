@@ -45,3 +45,20 @@ def make_tracker(
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name=None,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_grid_service(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Grid resolution answers what a test puts here (default: the case store cannot say)."""
+    from actions import grid
+
+    answers: dict[str, Any] = {}
+
+    async def locate(text: str, domain: Any, *, after_landmark: bool = False) -> Any:
+        for key, value in answers.items():
+            if key in text:
+                return value
+        return None
+
+    monkeypatch.setattr(grid, "locate", locate)
+    return answers

@@ -57,7 +57,7 @@ async def test_start_report_without_problem_prefills_nothing(
     assert slots["contact"] == "13812345678"
 
 
-def test_validation_reprompts_from_the_domain(action_settings: ActionSettings) -> None:
+async def test_validation_reprompts_from_the_domain(action_settings: ActionSettings) -> None:
     form = petition_form.ValidatePetitionForm()
     dispatcher = CollectingDispatcher()
     tracker = make_tracker()
@@ -67,7 +67,7 @@ def test_validation_reprompts_from_the_domain(action_settings: ActionSettings) -
     assert form.validate_contact("138 1234 5678", dispatcher, tracker, DOMAIN) == {
         "contact": "13812345678"
     }
-    assert form.validate_location("x", dispatcher, tracker, DOMAIN) == {"location": None}
+    assert await form.validate_location("x", dispatcher, tracker, DOMAIN) == {"location": None}
     assert dispatcher.messages[-1]["response"] == "utter_invalid_location"
     assert form.validate_category("交通运输", dispatcher, tracker, DOMAIN)["category"] == (
         "transportation"
@@ -226,12 +226,12 @@ async def test_inform_with_a_problem_takes_the_best_category(
     assert slots["location"] == "玉林北路18号"
 
 
-def test_location_answer_is_cleaned(action_settings: ActionSettings) -> None:
+async def test_location_answer_is_cleaned(action_settings: ActionSettings) -> None:
     form = petition_form.ValidatePetitionForm()
-    result = form.validate_location(
+    result = await form.validate_location(
         "就在长寿苑小区7栋东门。", CollectingDispatcher(), make_tracker(), DOMAIN
     )
-    assert result == {"location": "长寿苑小区7栋东门"}
+    assert result["location"] == "长寿苑小区7栋东门"
 
 
 async def test_choice_after_fallback_uses_the_earlier_message(
@@ -299,3 +299,53 @@ async def test_clarify_offers_top_three_and_none(action_settings: ActionSettings
     assert dispatcher.messages[0]["buttons"][-1]["payload"] == (
         '/choose_category{"chosen_category":"none"}'
     )
+
+
+CANDIDATES = [
+    {"grid_code": "g1", "grid_name": "第一网格", "community": "玉林北路社区", "place": "玉林北路",
+     "matched_text": "玉林北路"},
+    {"grid_code": "g2", "grid_name": "第二网格", "community": "玉林北路社区", "place": "玉林北路",
+     "matched_text": "玉林北路"},
+]  # fmt: skip
+
+
+async def test_ambiguous_place_asks_which_grid(
+    action_settings: ActionSettings, no_grid_service: dict[str, Any]
+) -> None:
+    from actions import grid
+
+    no_grid_service["玉林北路"] = {"grid_code": None, "grid_candidates": CANDIDATES,
+                                   "needs_landmark": False, "grid_name": None}  # fmt: skip
+    form = petition_form.ValidatePetitionForm()
+    dispatcher = CollectingDispatcher()
+    result = await form.validate_location("玉林北路", dispatcher, make_tracker(), DOMAIN)
+    assert result["grid_candidates"] == CANDIDATES
+    tracker = make_tracker(slots={**FILLED, **result})
+    required = await form.required_slots([], dispatcher, tracker, DOMAIN)
+    assert required == ["description", "category", "location", "grid_choice", "contact"]
+    await grid.ActionAskGridChoice().run(dispatcher, tracker, {"responses": {}})
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["g1", "g2", "都不是"]
+    picked = form.validate_grid_choice("g2", dispatcher, tracker, DOMAIN)
+    assert picked["grid_code"] == "g2" and picked["grid_candidates"] is None
+    assert picked["grid_name"] == "玉林北路社区 第二网格"
+    none = form.validate_grid_choice("都不是", dispatcher, tracker, DOMAIN)
+    assert none["needs_landmark"] is True
+    bad = form.validate_grid_choice("随便", dispatcher, tracker, DOMAIN)
+    assert bad == {"grid_choice": None}
+
+
+async def test_unknown_place_asks_a_landmark_once_then_goes_to_the_street_queue(
+    action_settings: ActionSettings, no_grid_service: dict[str, Any]
+) -> None:
+    domain = {"responses": {"utter_grid_unassigned": [{"text": "待分拨（由街道统一分派）"}]}}
+    no_grid_service["人民公园"] = {"grid_code": None, "grid_candidates": None,
+                                   "needs_landmark": True, "grid_name": None}  # fmt: skip
+    form = petition_form.ValidatePetitionForm()
+    dispatcher = CollectingDispatcher()
+    result = await form.validate_location("人民公园", dispatcher, make_tracker(), domain)
+    assert result["needs_landmark"] is True
+    tracker = make_tracker(slots={**FILLED, **result})
+    assert "landmark" in await form.required_slots([], dispatcher, tracker, domain)
+    answer = await form.validate_landmark("不清楚", dispatcher, tracker, domain)
+    assert answer["grid_code"] is None and answer["needs_landmark"] is False
+    assert answer["grid_name"] == "待分拨（由街道统一分派）"

@@ -119,3 +119,18 @@ def test_handoff_event_marks_ticket(client: TestClient, auth: dict[str, str]) ->
     assert [e["kind"] for e in ticket["events"]] == ["created", "handoff_requested"]
     bad = client.post(f"/api/v1/tickets/{number}/events", json={"kind": "x"}, headers=auth)
     assert bad.status_code == 422
+
+
+def test_ticket_carries_grid_and_worker(client: TestClient, auth: dict[str, str]) -> None:
+    body = draft_body(grid_code="510107001001001")
+    ticket = client.post("/api/v1/tickets", json=body, headers=auth).json()
+    assert ticket["grid_worker_name"] and ticket["queue"].startswith("网格：")
+    assert ticket["grid_name"].startswith("武侯区 玉林街道 黄门街社区")
+    unassigned = client.post(
+        "/api/v1/tickets", json=draft_body(submission_key="k-unassigned"), headers=auth
+    ).json()
+    assert unassigned["queue"] == "待分拨（街道）"
+    bad = client.post(
+        "/api/v1/tickets", json=draft_body(submission_key="k-bad-grid", grid_code="999"), headers=auth
+    )
+    assert bad.status_code == 422 and "未知的网格" in bad.json()["detail"]

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from casestore.api.deps import ServiceAuth, SessionDep, TaxonomyDep
+from casestore.api.routes.grids import RegistryDep
+from casestore.grids.registry import Registry
 from casestore.models import STATUS_LABELS, Ticket, TicketStatus
 from casestore.schemas import EventIn, EventOut, TicketDetail, TicketDraft, TicketOut, TicketPage
 from casestore.services import tickets as ticket_service
@@ -19,12 +21,17 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], dependencies=[Ser
 NUMBER_PATTERN = r"^\d{13}$"
 
 
-def to_out(ticket: Ticket, taxonomy: Taxonomy) -> TicketOut:
+def to_out(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = None) -> TicketOut:
     category = taxonomy.get(ticket.category)
     sub = category.subcategory(ticket.subcategory) if category else None
+    grid = registry.grids.get(ticket.grid_code) if registry and ticket.grid_code else None
     return TicketOut.model_validate(
         {
             **{c: getattr(ticket, c) for c in TicketOut.model_fields if hasattr(ticket, c)},
+            "grid_name": registry.full_name(grid.code) if registry and grid else None,
+            "grid_worker_name": grid.worker_name if grid else None,
+            "grid_worker_phone": grid.worker_phone if grid else None,
+            "queue": f"网格：{grid.name}" if grid else "待分拨（街道）",
             "status_label": STATUS_LABELS[TicketStatus(ticket.status)],
             "category_name": category.name if category else ticket.category,
             "sla_days": (sub.sla_days if sub else category.sla_days) if category else 0,
@@ -32,9 +39,9 @@ def to_out(ticket: Ticket, taxonomy: Taxonomy) -> TicketOut:
     )
 
 
-def to_detail(ticket: Ticket, taxonomy: Taxonomy) -> TicketDetail:
+def to_detail(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = None) -> TicketDetail:
     return TicketDetail(
-        **to_out(ticket, taxonomy).model_dump(),
+        **to_out(ticket, taxonomy, registry).model_dump(),
         transcript=ticket.transcript,
         events=[EventOut.model_validate(e) for e in ticket.events],
     )
@@ -42,9 +49,15 @@ def to_detail(ticket: Ticket, taxonomy: Taxonomy) -> TicketDetail:
 
 @router.post("", response_model=TicketDetail, status_code=status.HTTP_201_CREATED)
 def create_ticket(
-    draft: TicketDraft, session: SessionDep, taxonomy: TaxonomyDep, response: Response
+    draft: TicketDraft,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    registry: RegistryDep,
+    response: Response,
 ) -> TicketDetail:
     """File a confirmed petition. Repeating a submission key returns the first ticket (200)."""
+    if draft.grid_code and draft.grid_code not in registry.grids:
+        raise HTTPException(status_code=422, detail=f"未知的网格编码：{draft.grid_code}")
     try:
         ticket, created = ticket_service.create_ticket(
             session=session, draft=draft, taxonomy=taxonomy
@@ -53,13 +66,14 @@ def create_ticket(
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if not created:
         response.status_code = status.HTTP_200_OK
-    return to_detail(ticket, taxonomy)
+    return to_detail(ticket, taxonomy, registry)
 
 
 @router.get("", response_model=TicketPage)
 def list_tickets(
     session: SessionDep,
     taxonomy: TaxonomyDep,
+    registry: RegistryDep,
     status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     grid_code: Annotated[str | None, Query(max_length=32)] = None,
@@ -82,27 +96,29 @@ def list_tickets(
     rows, total = ticket_service.list_tickets(
         session=session, filters=filters, limit=limit, offset=offset
     )
-    return TicketPage(items=[to_out(t, taxonomy) for t in rows], total=total)
+    return TicketPage(items=[to_out(t, taxonomy, registry) for t in rows], total=total)
 
 
 @router.get("/by-key/{submission_key}", response_model=TicketDetail)
 def get_by_submission_key(
-    submission_key: str, session: SessionDep, taxonomy: TaxonomyDep
+    submission_key: str, session: SessionDep, taxonomy: TaxonomyDep, registry: RegistryDep
 ) -> TicketDetail:
     ticket = ticket_service.get_by_submission_key(session=session, key=submission_key)
     if ticket is None:
         raise HTTPException(status_code=404, detail="未找到该提交对应的工单")
-    return to_detail(ticket, taxonomy)
+    return to_detail(ticket, taxonomy, registry)
 
 
 @router.get("/{number}", response_model=TicketDetail)
-def get_ticket(number: str, session: SessionDep, taxonomy: TaxonomyDep) -> TicketDetail:
+def get_ticket(
+    number: str, session: SessionDep, taxonomy: TaxonomyDep, registry: RegistryDep
+) -> TicketDetail:
     if not re.fullmatch(NUMBER_PATTERN, number):
         raise HTTPException(status_code=422, detail="工单号应为13位数字，例如 2026112600001")
     ticket = ticket_service.get_ticket(session=session, number=number)
     if ticket is None:
         raise HTTPException(status_code=404, detail=f"未找到工单 {number}")
-    return to_detail(ticket, taxonomy)
+    return to_detail(ticket, taxonomy, registry)
 
 
 @router.post("/{number}/events", response_model=EventOut, status_code=status.HTTP_201_CREATED)

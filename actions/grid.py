@@ -1,0 +1,95 @@
+"""Which grid (网格) a petition belongs to: resolution results as slot values, and the choice."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.casestore_client import CaseStoreClient, CaseStoreRejected, CaseStoreUnavailable
+from actions.settings import ActionSettings
+
+log = logging.getLogger(__name__)
+
+NONE_CHOICE = "none"
+DONT_KNOW = ("不清楚", "不知道", "不晓得", "没有", "不确定", "都不是")
+
+
+def response_text(domain: DomainDict, name: str) -> str:
+    variations = (domain.get("responses") or {}).get(name) or [{}]
+    return str(variations[0].get("text") or "")
+
+
+def unassigned(domain: DomainDict) -> dict[str, Any]:
+    """No grid: the ticket goes to the street-level queue (待分拨) with the raw text kept."""
+    return {
+        "grid_code": None,
+        "grid_name": response_text(domain, "utter_grid_unassigned"),
+        "grid_candidates": None,
+        "needs_landmark": False,
+    }
+
+
+def chosen(candidate: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "grid_code": candidate["grid_code"],
+        "grid_name": f"{candidate['community']} {candidate['grid_name']}",
+        "grid_candidates": None,
+        "needs_landmark": False,
+    }
+
+
+async def locate(
+    text: str, domain: DomainDict, *, after_landmark: bool = False
+) -> dict[str, Any] | None:
+    """Slot values for the grid of ``text``; None when the case store cannot say."""
+    client = CaseStoreClient(ActionSettings.from_env())
+    try:
+        result = await client.resolve_location(text)
+    except (CaseStoreUnavailable, CaseStoreRejected) as exc:
+        log.warning("grid resolution unavailable: %s", exc)
+        return None
+    candidates = result.get("candidates") or []
+    if result.get("status") == "confident":
+        return {**chosen(candidates[0]), "_matched": candidates[0].get("matched_text")}
+    if result.get("status") == "ambiguous":
+        return {
+            "grid_code": None,
+            "grid_name": None,
+            "grid_candidates": candidates,
+            "needs_landmark": False,
+            "_matched": candidates[0].get("matched_text"),
+        }
+    if after_landmark:
+        return unassigned(domain)
+    return {"grid_code": None, "grid_name": None, "grid_candidates": None, "needs_landmark": True}
+
+
+def slot_values(found: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in found.items() if not k.startswith("_")}
+
+
+class ActionAskGridChoice(Action):
+    """Ask which of 2–4 grids the resident means ("您说的是哪一个？"), as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_grid_choice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        candidates = tracker.get_slot("grid_candidates") or []
+        buttons = [
+            {
+                "title": f"{c['community']} {c['grid_name']}（{c['place'] or c['matched_text']}）",
+                "payload": c["grid_code"],
+            }
+            for c in candidates
+        ]
+        buttons.append({"title": response_text(domain, "utter_none_of_these"), "payload": "都不是"})
+        dispatcher.utter_message(response="utter_ask_grid_choice", buttons=buttons)
+        return []

@@ -1,0 +1,227 @@
+"""The grid registry: district → street → community/village → grid, with their places.
+
+Loaded from ``data/grids/*.yml`` (schema in docs and in the files' headers) and checked with
+shapely: duplicate codes, overlapping grids, gaps inside a community, places outside their
+grid, missing workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from shapely.geometry import Point, Polygon
+from shapely.ops import unary_union
+
+TIER_NAMES = {
+    "grid": "网格",
+    "community": "社区（村）",
+    "street": "街道（乡镇）",
+    "district": "区县",
+}
+
+
+class RegistryError(ValueError):
+    """The registry files are malformed."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A district, street or community (村/社区)."""
+
+    code: str
+    name: str
+    tier: str
+    aliases: tuple[str, ...] = ()
+    parent: str | None = None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    kind: str  # road | compound | building | landmark | village_group
+    grid_code: str
+    point: tuple[float, float]
+    aliases: tuple[str, ...] = ()
+    numbers: tuple[int, int] | None = None
+    buildings: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Grid:  # 网格
+    code: str
+    name: str
+    community: str
+    street: str
+    district: str
+    worker_name: str
+    worker_phone: str
+    households: int
+    boundary: tuple[tuple[float, float], ...]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def polygon(self) -> Polygon:
+        return Polygon(self.boundary)
+
+
+@dataclass
+class Registry:
+    grids: dict[str, Grid] = field(default_factory=dict)
+    units: dict[str, Unit] = field(default_factory=dict)
+    places: list[Place] = field(default_factory=list)
+
+    def chain(self, grid_code: str) -> list[dict[str, str]]:
+        """The tier chain for escalation: grid → community → street → district."""
+        grid = self.grids[grid_code]
+        chain = [{"tier": "grid", "code": grid.code, "name": grid.name}]
+        code: str | None = grid.community
+        while code:
+            unit = self.units[code]
+            chain.append({"tier": unit.tier, "code": unit.code, "name": unit.name})
+            code = unit.parent
+        return chain
+
+    def full_name(self, grid_code: str) -> str:
+        names = [step["name"] for step in reversed(self.chain(grid_code))]
+        return " ".join(names)
+
+    def validate(self) -> list[str]:
+        """Problems found, in Chinese (empty when the registry is consistent)."""
+        problems: list[str] = []
+        by_community: dict[str, list[Grid]] = {}
+        for grid in self.grids.values():
+            by_community.setdefault(grid.community, []).append(grid)
+            if not grid.polygon.is_valid:
+                problems.append(f"网格 {grid.code} 的边界不是有效多边形")
+            if not grid.worker_name or not grid.worker_phone:
+                problems.append(f"网格 {grid.code} 缺少网格员姓名或电话")
+            if grid.community not in self.units:
+                problems.append(f"网格 {grid.code} 的上级 {grid.community} 不存在（孤立网格）")
+        grids = list(self.grids.values())
+        for i, a in enumerate(grids):
+            for b in grids[i + 1 :]:
+                if a.polygon.intersection(b.polygon).area > 1e-12:
+                    problems.append(f"网格 {a.code} 与 {b.code} 的边界重叠")
+        for community, members in by_community.items():
+            union = unary_union([g.polygon for g in members])
+            # Grids of a community tile its outline: holes inside the union are gaps.
+            holes = sum(Polygon(ring).area for ring in getattr(union, "interiors", []))
+            if union.geom_type != "Polygon" or holes > 1e-12:
+                problems.append(f"社区（村）{community} 的网格之间有空隙或不相连")
+        for place in self.places:
+            owner = self.grids.get(place.grid_code)
+            if owner is None:
+                problems.append(f"地点 {place.name} 属于不存在的网格 {place.grid_code}")
+            elif not owner.polygon.covers(Point(place.point)):
+                problems.append(f"地点 {place.name} 的坐标不在网格 {owner.code} 范围内")
+        for unit in self.units.values():
+            if unit.parent and unit.parent not in self.units:
+                problems.append(f"{unit.name} 的上级 {unit.parent} 不存在")
+        return problems
+
+
+def _tuple(values: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in (values or ()))
+
+
+def _add_unit(registry: Registry, unit: Unit) -> None:
+    if unit.code in registry.units or unit.code in registry.grids:
+        raise RegistryError(f"重复的编码：{unit.code}")
+    registry.units[unit.code] = unit
+
+
+def load_registry_files(paths: list[Path]) -> Registry:
+    registry = Registry()
+    for path in paths:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            district = raw["district"]
+            _load_district(registry, district)
+        except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+            if isinstance(exc, RegistryError):
+                raise
+            raise RegistryError(f"{path.name}: 格式错误：{exc!r}") from exc
+    return registry
+
+
+def _load_district(registry: Registry, district: dict[str, Any]) -> None:
+    _add_unit(
+        registry,
+        Unit(
+            str(district["code"]),
+            str(district["name"]),
+            "district",
+            _tuple(district.get("aliases")),
+        ),
+    )
+    for street in district.get("streets") or []:
+        _add_unit(
+            registry,
+            Unit(
+                str(street["code"]), str(street["name"]), "street",
+                _tuple(street.get("aliases")), str(district["code"]),
+            ),
+        )  # fmt: skip
+        for community in street.get("communities") or []:
+            _add_unit(
+                registry,
+                Unit(
+                    str(community["code"]), str(community["name"]), "community",
+                    _tuple(community.get("aliases")), str(street["code"]),
+                    str(community.get("kind", "community")),
+                ),
+            )  # fmt: skip
+            for grid in community.get("grids") or []:
+                _load_grid(registry, grid, community, street, district)
+
+
+def _load_grid(
+    registry: Registry,
+    grid: dict[str, Any],
+    community: dict[str, Any],
+    street: dict[str, Any],
+    district: dict[str, Any],
+) -> None:
+    code = str(grid["code"])
+    if code in registry.grids or code in registry.units:
+        raise RegistryError(f"重复的网格编码：{code}")
+    worker = grid.get("worker") or {}
+    registry.grids[code] = Grid(
+        code=code,
+        name=str(grid["name"]),
+        community=str(community["code"]),
+        street=str(street["code"]),
+        district=str(district["code"]),
+        worker_name=str(worker.get("name", "")),
+        worker_phone=str(worker.get("phone", "")),
+        households=int(grid.get("households", 0)),
+        boundary=tuple((float(x), float(y)) for x, y in grid["boundary"]),
+        aliases=_tuple(grid.get("aliases")),
+    )
+    for place in grid.get("places") or []:
+        numbers = place.get("numbers")
+        registry.places.append(
+            Place(
+                name=str(place["name"]),
+                kind=str(place["kind"]),
+                grid_code=code,
+                point=(float(place["point"][0]), float(place["point"][1])),
+                aliases=_tuple(place.get("aliases")),
+                numbers=(int(numbers[0]), int(numbers[1])) if numbers else None,
+                buildings=_tuple(place.get("buildings")),
+            )
+        )
+
+
+@lru_cache
+def load_registry(grids_dir: Path) -> Registry:
+    return load_registry_files(sorted(grids_dir.glob("*.yml")))
