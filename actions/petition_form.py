@@ -68,6 +68,10 @@ def _categories(settings: ActionSettings) -> dict[str, taxonomy.CategoryInfo]:
     return taxonomy.load(settings.data_dir / "taxonomy.yml")
 
 
+def grid_slots_to_clear() -> tuple[str, ...]:
+    return GRID_SLOTS
+
+
 def reset_petition() -> list[EventType]:
     return [SlotSet(slot, None) for slot in PETITION_SLOTS if slot != "handoff_requested"] + [
         SlotSet("handoff_requested", False)
@@ -409,6 +413,8 @@ class ActionChangeField(Action):
             )
             return []
         events: list[EventType] = [SlotSet(field, None)]
+        if field == "location":
+            events += [SlotSet(slot, None) for slot in grid_slots_to_clear()]
         if field == "category":
             events += [SlotSet("category_name", None), SlotSet("subcategory", None)]
         return events

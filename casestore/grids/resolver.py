@@ -36,6 +36,9 @@ CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 
              "七": 7, "八": 8, "九": 9}  # fmt: skip
 NUMBER = r"[0-9０-９]+|[零〇一二两三四五六七八九十百]+"
 TAIL = re.compile(rf"^[的\s]{{0,2}}({NUMBER})\s*(号楼|号院|号|栋|幢|座|单元|组)")
+# Generic endings carry no identity: "小区门口" must not look like a typo of "玉林小区".
+GENERIC_END = re.compile(r"(?:小区|花园|社区|公园|广场|大道|路|街|巷|村|组|苑|园|区)$")
+MIN_CORE_OVERLAP = 0.5
 FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
@@ -162,6 +165,10 @@ class Resolver:
                 continue
             # A substituted character falls outside the alignment; the name's length does not.
             end = max(alignment.dest_end, min(len(text), alignment.dest_start + len(name)))
+            core = GENERIC_END.sub("", name) or name
+            window = text[alignment.dest_start : end]
+            if sum(ch in window for ch in core) / len(core) < MIN_CORE_OVERLAP:
+                continue
             similarity = min(alignment.score / 100, 0.99 if name not in text else 1.0)
             key = (alignment.dest_start, end, name)
             found[key] = max(found.get(key, 0.0), similarity)

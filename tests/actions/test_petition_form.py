@@ -172,7 +172,8 @@ async def test_change_field_clears_the_slot() -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(slots=FILLED, entities=[{"entity": "field", "value": "地址"}])
     events = await petition_form.ActionChangeField().run(dispatcher, tracker, DOMAIN)
-    assert slots_of(events) == {"location": None}
+    assert slots_of(events)["location"] is None
+    assert slots_of(events)["grid_code"] is None  # a new place needs a new grid
     events = await petition_form.ActionChangeField().run(
         dispatcher, make_tracker(slots=FILLED), DOMAIN
     )

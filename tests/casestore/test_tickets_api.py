@@ -131,6 +131,8 @@ def test_ticket_carries_grid_and_worker(client: TestClient, auth: dict[str, str]
     ).json()
     assert unassigned["queue"] == "待分拨（街道）"
     bad = client.post(
-        "/api/v1/tickets", json=draft_body(submission_key="k-bad-grid", grid_code="999"), headers=auth
+        "/api/v1/tickets",
+        json=draft_body(submission_key="k-bad-grid", grid_code="999"),
+        headers=auth,
     )
     assert bad.status_code == 422 and "未知的网格" in bad.json()["detail"]

@@ -56,23 +56,29 @@ def test_full_first_message_is_not_asked_again(stack: Stack) -> None:
     assert "【联系方式】匿名" in summary
 
 
-def test_correction_from_the_summary(stack: Stack) -> None:
+def test_place_in_several_grids_is_asked_then_corrected(stack: Stack) -> None:
     cai = resident(stack)
-    cai.say("长寿苑小区门口的垃圾站好几天没人清运，臭气熏天")
-    cai.say("长寿苑小区5栋")
-    cai.say("匿名")
+    replies = cai.say("长寿苑小区门口的垃圾站好几天没人清运，臭气熏天")
+    assert "您说的是哪一个" in cai.text_of(replies)
+    buttons = replies[-1]["buttons"]
+    assert 2 <= len(buttons) <= 5 and buttons[-1]["title"] == "都不是"  # type: ignore[index]
+    first = buttons[0]  # type: ignore[index]
+    assert "联系电话" in cai.text_of(cai.say(first["payload"]))
+    summary = cai.text_of(cai.say("匿名"))
+    assert "【网格】长寿苑社区" in summary
     reply = cai.text_of(cai.say('/change_field{"field":"location"}'))
     assert "什么位置" in reply
     summary = cai.text_of(cai.say("长寿苑小区7栋东门"))
     assert "【地点】长寿苑小区7栋东门" in summary
+    assert "长寿苑社区 长寿苑社区第二网格" in summary  # 7栋 lies in the second grid
     reply = cai.text_of(cai.say("/affirm"))
     assert NUMBER.search(reply), reply
 
 
 def test_invalid_phone_is_asked_again(stack: Stack) -> None:
     dan = resident(stack)
-    dan.say("芳草街那家烧烤店油烟太大了，熏得窗户都不敢开")
-    dan.say("芳草街22号")
+    dan.say("楼下那家烧烤店油烟太大了，熏得窗户都不敢开")
+    assert "联系电话" in dan.text_of(dan.say("玉林北路18号"))
     reply = dan.text_of(dan.say("12345"))
     assert "格式不正确" in reply
     summary = dan.text_of(dan.say("028-85551234"))
@@ -114,8 +120,8 @@ def test_web_chat_relays_to_rasa(stack: Stack) -> None:
 
 def test_case_store_down_then_delivered_exactly_once(stack: Stack) -> None:
     gus = resident(stack)
-    gus.say("倪家桥路口的红绿灯坏了，车都乱开")
-    gus.say("倪家桥路口")
+    gus.say("路口的红绿灯坏了好几天，车都乱开")
+    gus.say("黄门街12号")
     gus.say("匿名")
     stack.app.stop()
     try:
@@ -136,3 +142,38 @@ def test_case_store_down_then_delivered_exactly_once(stack: Stack) -> None:
     assert mine["items"][0]["category"] == "transportation"
     reply = gus.text_of(gus.say("查询进度"))
     assert mine["items"][0]["number"] in reply
+
+
+def test_unknown_place_asks_a_landmark_once_then_files_to_the_street(stack: Stack) -> None:
+    hal = resident(stack)
+    hal.say("小区门口的路灯坏了一个星期了")
+    reply = hal.text_of(hal.say("幸福花园5栋"))
+    assert "标志性" in reply
+    assert "联系电话" in hal.text_of(hal.say("不清楚"))
+    summary = hal.text_of(hal.say("匿名"))
+    assert "【网格】待分拨" in summary
+    number = NUMBER.search(hal.text_of(hal.say("/affirm")))
+    assert number
+    ticket = httpx.get(
+        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
+    ).json()
+    assert ticket["grid_code"] is None and ticket["queue"] == "待分拨（街道）"
+    assert ticket["location_text"] == "幸福花园5栋"
+
+
+def test_first_message_place_lands_in_its_grid_without_a_question(stack: Stack) -> None:
+    ivy = resident(stack)
+    reply = ivy.text_of(ivy.say("长寿苑小区3栋门口的垃圾好几天没人收"))
+    assert "什么位置" not in reply and "哪一个" not in reply
+    summary = ivy.text_of(ivy.say("13912345678"))
+    assert "【网格】长寿苑社区 长寿苑社区第一网格" in summary
+    number = NUMBER.search(ivy.text_of(ivy.say("/affirm")))
+    assert number
+    ticket = httpx.get(
+        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
+    ).json()
+    assert ticket["grid_worker_name"]
+    village = resident(stack)
+    village.say("白佛村三组的水渠堵了")
+    summary = village.text_of(village.say("匿名"))
+    assert "白佛村三组网格" in summary
