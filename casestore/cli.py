@@ -20,6 +20,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from casestore.config import ROOT, get_settings
+from casestore.grids import formats
+from casestore.grids.registry import RegistryError, load_registry_files
 from casestore.lexicon import build_user_dictionary
 from casestore.taxonomy import Taxonomy, load_taxonomy
 from casestore.training import history, metrics, trainer
@@ -171,6 +173,56 @@ def cmd_dict(args: argparse.Namespace) -> None:
     print(f"jieba 用户词典已生成：{USERDICT}（{content.count(chr(10))} 词）")
 
 
+def cmd_grids_validate(args: argparse.Namespace) -> None:
+    try:
+        registry = load_registry_files(sorted((DATA / "grids").glob("*.yml")))
+    except RegistryError as exc:
+        raise CommandError(str(exc)) from exc
+    problems = registry.validate()
+    for problem in problems:
+        print(f"问题：{problem}")
+    if problems:
+        raise CommandError(f"网格登记有 {len(problems)} 个问题")
+    print(f"网格登记无误：{len(registry.grids)} 个网格，{len(registry.places)} 个地点")
+
+
+def cmd_grids_export(args: argparse.Namespace) -> None:
+    districts = formats.read_yaml_dir(DATA / "grids")
+    if args.format == "geojson":
+        content = formats.dumps_geojson(districts)
+    else:
+        content = formats.to_csv(districts)
+    Path(args.out).write_text(content, encoding="utf-8")
+    print(f"已导出 {args.format} → {args.out}")
+
+
+def cmd_grids_import(args: argparse.Namespace) -> None:
+    source = Path(args.file)
+    try:
+        text = source.read_text(encoding="utf-8")
+        if source.suffix.lower() in (".geojson", ".json"):
+            districts = formats.from_geojson(json.loads(text))
+        elif source.suffix.lower() == ".csv":
+            districts = formats.from_csv(text)
+        else:
+            raise CommandError("只支持 .geojson/.json 或 .csv 文件")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, formats.FormatError) as exc:
+        raise CommandError(f"无法读取 {source}：{exc}") from exc
+    out_dir = Path(args.out_dir)
+    written = []
+    for district in districts:
+        path = out_dir / f"{district['code']}.yml"
+        path.write_text(formats.to_yaml(district), encoding="utf-8")
+        written.append(path)
+    try:
+        problems = load_registry_files(written).validate()
+    except RegistryError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"已写入 {len(written)} 个区县文件到 {out_dir}；检查发现 {len(problems)} 个问题")
+    for problem in problems:
+        print(f"问题：{problem}")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     out = Path(args.out)
     print("开始训练 Rasa 模型（数据未变化时 Rasa 会直接复用已有结果）…", flush=True)
@@ -218,6 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     dictionary = nlu_commands.add_parser("dict", help="regenerate the jieba user dictionary")
     dictionary.set_defaults(func=cmd_dict)
+
+    grids = commands.add_parser("grids", help="the grid registry (网格登记)")
+    grid_commands = grids.add_subparsers(dest="grids_command", required=True)
+    validate = grid_commands.add_parser("validate", help="overlaps, gaps, duplicates, orphans")
+    validate.set_defaults(func=cmd_grids_validate)
+    export = grid_commands.add_parser("export", help="write the registry as GeoJSON or CSV")
+    export.add_argument("--format", choices=["geojson", "csv"], required=True)
+    export.add_argument("--out", required=True)
+    export.set_defaults(func=cmd_grids_export)
+    grid_import = grid_commands.add_parser("import", help="GeoJSON or CSV → YAML files")
+    grid_import.add_argument("file")
+    grid_import.add_argument("--out-dir", default=str(DATA / "grids"))
+    grid_import.set_defaults(func=cmd_grids_import)
 
     train = commands.add_parser("train", help="train a new Rasa model from all data")
     train.add_argument("--out", default=str(PROJECT / "models"))
