@@ -43,13 +43,36 @@ def chosen(candidate: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def shared_point(message: dict[str, Any]) -> tuple[float, float] | None:
+    """(latitude, longitude) of a shared location (``/share_location{...}``), if any."""
+    if (message.get("intent") or {}).get("name") != "share_location":
+        return None
+    values = {e.get("entity"): e.get("value") for e in message.get("entities") or []}
+    try:
+        latitude, longitude = float(values["latitude"]), float(values["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return latitude, longitude
+
+
+def point_text(domain: DomainDict, point: tuple[float, float]) -> str:
+    template = response_text(domain, "utter_shared_location") or "{coordinates}"
+    return template.replace("{coordinates}", f"{point[0]:.5f}, {point[1]:.5f}")
+
+
 async def locate(
-    text: str, domain: DomainDict, *, after_landmark: bool = False
+    text: str,
+    domain: DomainDict,
+    *,
+    after_landmark: bool = False,
+    point: tuple[float, float] | None = None,
 ) -> dict[str, Any] | None:
-    """Slot values for the grid of ``text``; None when the case store cannot say."""
+    """Slot values for the grid of ``text`` or ``point``; None when the store cannot say."""
     client = CaseStoreClient(ActionSettings.from_env())
     try:
-        result = await client.resolve_location(text)
+        result = await client.resolve_location(text, point)
     except (CaseStoreUnavailable, CaseStoreRejected) as exc:
         log.warning("grid resolution unavailable: %s", exc)
         return None

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 FORM_SLOTS = ("description", "category", "location", "contact")
 GRID_SLOTS = (
+    "gps",
     "grid_code",
     "grid_name",
     "grid_candidates",
@@ -137,9 +138,14 @@ class ActionStartPetition(Action):
         if location and validators.location_ok(location):
             location = validators.clean_location(location)
             events.append(SlotSet("location", location))
+        point = grid.shared_point(latest)
+        if point is not None:
+            location = grid.point_text(domain, point)
+            events += [SlotSet("location", location), SlotSet("gps", list(point))]
+            text = ""
         if code or location:
             # The whole message gives the resolver the most context ("长寿苑小区3栋门口…").
-            found = await grid.locate(text, domain)
+            found = await grid.locate(text or location or "", domain, point=point)
             if found is not None:
                 matched = found.get("_matched")
                 if not location and matched and validators.location_ok(matched):
@@ -272,6 +278,16 @@ class ValidatePetitionForm(FormValidationAction):
     async def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        point = grid.shared_point(tracker.latest_message)
+        if point is not None:
+            found = await grid.locate("", domain, point=point, after_landmark=True)
+            shared = {"location": grid.point_text(domain, point), "gps": list(point)}
+            return {
+                **shared,
+                "grid_choice": None,
+                "landmark": None,
+                **grid.slot_values(found or {}),
+            }
         text = validators.clean_location(str(value or ""))
         if not validators.location_ok(text):
             dispatcher.utter_message(response="utter_invalid_location")
@@ -304,6 +320,15 @@ class ValidatePetitionForm(FormValidationAction):
     async def validate_landmark(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        point = grid.shared_point(tracker.latest_message)
+        if point is not None:
+            found = await grid.locate("", domain, point=point, after_landmark=True)
+            return {
+                "landmark": grid.point_text(domain, point),
+                "gps": list(point),
+                **grid.slot_values(found or grid.unassigned(domain)),
+                "needs_landmark": False,
+            }
         answer = validators.clean_text(str(value or ""))
         result: dict[str, Any] = {"landmark": answer or grid.NONE_CHOICE}
         if not answer or any(word in answer for word in grid.DONT_KNOW):
@@ -342,6 +367,8 @@ def build_payload(tracker: Tracker) -> dict[str, Any] | None:
         "subcategory": slots["subcategory"],
         "location_text": slots["location"],
         "grid_code": slots["grid_code"],
+        "latitude": slots["gps"][0] if slots.get("gps") else None,
+        "longitude": slots["gps"][1] if slots.get("gps") else None,
         "description": slots["description"],
         "contact_phone": None if anonymous else slots["contact"],
         "anonymous": anonymous,

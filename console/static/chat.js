@@ -120,6 +120,20 @@
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
   });
+  document.getElementById("share-location").addEventListener("click", () => {
+    if (!navigator.geolocation) { showStatus("此浏览器不支持定位，请直接输入地址。"); return; }
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        const payload = "/share_location" + JSON.stringify({
+          latitude: Number(pos.coords.latitude.toFixed(6)),
+          longitude: Number(pos.coords.longitude.toFixed(6)),
+        });
+        submit(payload, "📍 我的位置");
+      },
+      () => showStatus("无法获取定位（可能未授权），请直接输入地址。"),
+      { timeout: 10000 }
+    );
+  });
   document.getElementById("restart").addEventListener("click", () => {
     localStorage.removeItem(SENDER_KEY);
     saveQueue([]);

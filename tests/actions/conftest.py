@@ -54,7 +54,9 @@ def no_grid_service(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     answers: dict[str, Any] = {}
 
-    async def locate(text: str, domain: Any, *, after_landmark: bool = False) -> Any:
+    async def locate(
+        text: str, domain: Any, *, after_landmark: bool = False, point: Any = None
+    ) -> Any:
         for key, value in answers.items():
             if key in text:
                 return value

@@ -177,3 +177,20 @@ def test_first_message_place_lands_in_its_grid_without_a_question(stack: Stack) 
     village.say("白佛村三组的水渠堵了")
     summary = village.text_of(village.say("匿名"))
     assert "白佛村三组网格" in summary
+
+
+def test_shared_gps_point_lands_in_its_grid(stack: Stack) -> None:
+    jay = resident(stack)
+    reply = jay.text_of(jay.say("门口的井盖不见了，晚上很危险"))
+    assert "什么位置" in reply
+    reply = jay.text_of(jay.say('/share_location{"latitude":30.6375,"longitude":104.0525}'))
+    assert "联系电话" in reply
+    summary = jay.text_of(jay.say("匿名"))
+    assert "【网格】黄门街社区 黄门街社区第一网格" in summary
+    number = NUMBER.search(jay.text_of(jay.say("/affirm")))
+    assert number
+    ticket = httpx.get(
+        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
+    ).json()
+    assert ticket["grid_code"] == "510107001001001"
+    assert (ticket["latitude"], ticket["longitude"]) == (30.6375, 104.0525)
