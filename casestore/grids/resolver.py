@@ -173,7 +173,7 @@ class Resolver:
             key = (alignment.dest_start, end, name)
             found[key] = max(found.get(key, 0.0), similarity)
         mentions = [(name, s, e, sim) for (s, e, name), sim in found.items()]
-        exact = [(name, s, e) for name, s, e, sim in mentions if sim >= 1.0]
+        exact_mentions = [(name, s, e) for name, s, e, sim in mentions if sim >= 1.0]
         # A near-miss of another name where an exact name stands is no typo ("方庄路" is not
         # "方庄东路"), unless the exact one is a shortening of it ("玉林北" of "玉林北路").
         mentions = [
@@ -182,7 +182,7 @@ class Resolver:
             or not any(
                 s < m[2] and m[1] < e
                 and not (m[0].startswith(name) and GENERIC_END.fullmatch(m[0][len(name):]))
-                for name, s, e in exact
+                for name, s, e in exact_mentions
             )
         ]  # fmt: skip
         # Drop a mention inside a longer one that matched at least as well ("玉林" in "玉林北路").
