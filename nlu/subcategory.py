@@ -8,32 +8,21 @@ category's subcategories and sets ``subcategory`` ({name, confidence}) and
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-import joblib
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, METADATA
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 
+from nlu.linear_component import LinearTextComponent
 from nlu.text_features import (
-    DEFAULT_FEATURE_CONFIG,
-    Lexicon,
     document,
-    fingerprint,
-    lexicon_for,
-    make_pipeline,
 )
 
 log = logging.getLogger(__name__)
-MODEL_FILE = "subcategory.joblib"
 REPORT_PREFIX = "report_"
 LABEL_SEPARATOR = "/"
 
@@ -49,82 +38,23 @@ def subcategory_of(message: Message) -> Optional[str]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SubcategoryClassifier(GraphComponent):
-    @classmethod
-    def required_components(cls) -> List[type]:
-        return [Tokenizer]
+class SubcategoryClassifier(LinearTextComponent):
+    """Ranks the subcategories of the predicted report category."""
 
-    @classmethod
-    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        return fingerprint({**cls.get_default_config(), **config})
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {**DEFAULT_FEATURE_CONFIG, "C": 10.0, "random_seed": 42}
-
-    def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        pipeline: Optional[Pipeline] = None,
-        lexicon: Optional[Lexicon] = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self.pipeline = pipeline
-        self.lexicon = lexicon or Lexicon()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SubcategoryClassifier:
-        return cls(config, model_storage, resource)
+    MODEL_FILE = "subcategory.joblib"
 
     def train(self, training_data: TrainingData) -> Resource:
-        docs, labels = [], []
+        examples, labels = [], []
         for message in training_data.intent_examples:
             intent = message.get(INTENT) or ""
             sub = subcategory_of(message)
             if intent.startswith(REPORT_PREFIX) and sub:
-                docs.append(document(message, self.lexicon))
+                examples.append(message)
                 labels.append(f"{intent}{LABEL_SEPARATOR}{sub}")
         if len(set(labels)) < 2:
             log.warning("SubcategoryClassifier found fewer than two subcategories; not trained")
             return self._resource
-        classifier = LogisticRegression(
-            C=float(self.config["C"]),
-            max_iter=3000,
-            class_weight="balanced",
-            random_state=int(self.config["random_seed"]),
-        )
-        self.lexicon = lexicon_for(self.config)
-        self.pipeline = make_pipeline(self.config, classifier)
-        self.pipeline.fit(docs, labels)
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump((self.pipeline, self.lexicon), directory / MODEL_FILE)
-        return self._resource
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> SubcategoryClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                pipeline, lexicon = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
-            pipeline, lexicon = None, None
-        return cls(config, model_storage, resource, pipeline, lexicon)
+        return self.fit(document, examples, labels)
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self.pipeline is None:

@@ -10,20 +10,13 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from casestore.config import Settings
+from casestore.db import session_scope
 from casestore.taxonomy import Taxonomy
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    factory = request.app.state.sessionmaker
-    session: Session = factory()
-    try:
+    with session_scope(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_settings_dep(request: Request) -> Settings:

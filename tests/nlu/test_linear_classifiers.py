@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu.linear_intent import LinearIntentClassifier
+from nlu.subcategory import SubcategoryClassifier
+from nlu.tokenizer import NormalizingJiebaTokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = [
+    ("路灯坏了好几天", "report_urban_construction", "municipal_facilities"),
+    ("下水道堵了臭得很", "report_urban_construction", "municipal_facilities"),
+    ("井盖丢了很危险", "report_urban_construction", "municipal_facilities"),
+    ("物业费乱涨价", "report_urban_construction", "property_management"),
+    ("电梯老是坏物业不管", "report_urban_construction", "property_management"),
+    ("小区保安不负责任", "report_urban_construction", "property_management"),
+    ("老板拖欠工资三个月", "report_labor_social_security", "unpaid_wages"),
+    ("包工头不给工钱", "report_labor_social_security", "unpaid_wages"),
+    ("公司不交社保", "report_labor_social_security", "social_insurance"),
+    ("社保断缴了怎么补", "report_labor_social_security", "social_insurance"),
+    ("你好", "greet", None),
+    ("在吗", "greet", None),
+    ("[玉林北路18号](location)", "inform", None),
+]
+
+
+def training_data() -> TrainingData:
+    messages = []
+    for text, intent, sub in EXAMPLES:
+        data = {"text": text, "intent": intent}
+        if sub:
+            data["metadata"] = {"intent": {"subcategory": sub}}
+        messages.append(Message(data=data))
+    return TrainingData(training_examples=messages)
+
+
+def test_train_persist_load_and_predict(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer = NormalizingJiebaTokenizer.create(
+        {**NormalizingJiebaTokenizer.get_default_config(), "dictionary_path": None},
+        storage, Resource("tok"), context,
+    )  # fmt: skip
+    paths = {
+        "dictionary_path": str(ROOT / "data/jieba/userdict.txt"),
+        "taxonomy_path": str(ROOT / "data/taxonomy.yml"),
+    }
+    data = training_data()
+    tokenizer.process_training_data(data)
+    LinearIntentClassifier.create(paths, storage, Resource("intent"), context).train(data)
+    SubcategoryClassifier.create(paths, storage, Resource("sub"), context).train(data)
+    intent = LinearIntentClassifier.load(paths, storage, Resource("intent"), context)
+    sub = SubcategoryClassifier.load(paths, storage, Resource("sub"), context)
+    assert len(intent.lexicon.places) > 100  # the gazetteer went into the model
+
+    messages = [Message.build(text="公司拖欠我的工资"), Message.build(text="您好在吗")]
+    tokenizer.process(messages)
+    intent.process(messages)
+    sub.process(messages)
+    wages, hello = messages
+    assert wages.get("intent")["name"] == "report_labor_social_security"
+    ranking = wages.get("intent_ranking")
+    assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-6
+    assert wages.get("subcategory")["name"] == "unpaid_wages"
+    assert {r["name"] for r in wages.get("subcategory_ranking")} == {
+        "unpaid_wages",
+        "social_insurance",
+    }
+    assert hello.get("intent")["name"] == "greet"
+    assert hello.get("subcategory") is None  # only reports get a subcategory
+
+
+def test_places_are_masked_for_classification(tmp_path: Path) -> None:
+    from nlu.text_features import PLACE, document, lexicon_for
+
+    lexicon = lexicon_for(
+        {"dictionary_path": str(ROOT / "data/jieba/userdict.txt"), "taxonomy_path": None}
+    )
+    tokenizer = NormalizingJiebaTokenizer.create(
+        {**NormalizingJiebaTokenizer.get_default_config(),
+         "dictionary_path": str(ROOT / "data/jieba")},
+        LocalModelStorage(tmp_path), Resource("tok"), ExecutionContext(GraphSchema({}), "t"),
+    )  # fmt: skip
+    message = Message.build(text="长寿苑小区3栋的路灯坏了")
+    tokenizer.process([message])
+    doc = document(message, lexicon)
+    assert PLACE in doc and "长寿苑" not in doc and "0栋" in doc
