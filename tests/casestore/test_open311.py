@@ -64,3 +64,11 @@ def test_post_request(client: TestClient) -> None:
     assert bad.json()[0]["description"].startswith("description")
     wrong_code = client.post("/open311/v2/requests.json", data={**form, "service_code": "zz"})
     assert wrong_code.status_code == 400
+
+
+def test_times_carry_their_offset(client: TestClient, auth: dict[str, str]) -> None:
+    number = client.post("/api/v1/tickets", json=draft_body(), headers=auth).json()["number"]
+    request = client.get(f"/open311/v2/requests/{number}.json").json()[0]
+    assert request["requested_datetime"].endswith("+00:00")
+    ticket = client.get(f"/api/v1/tickets/{number}", headers=auth).json()
+    assert ticket["due_at"].endswith("Z") or ticket["due_at"].endswith("+00:00")
