@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,12 @@ from tests.integration.services import Resident, Stack
 pytestmark = pytest.mark.integration
 
 NUMBER = re.compile(r"工单号：(\d{13})")
+
+
+def fetch_ticket(stack: Stack, number: str) -> dict[str, Any]:
+    response = httpx.get(f"{stack.app_url}/api/v1/tickets/{number}", headers=stack.api_headers())
+    response.raise_for_status()
+    return dict(response.json())
 
 
 def resident(stack: Stack) -> Resident:
@@ -38,9 +45,7 @@ def test_street_light_report_becomes_an_open311_request(stack: Stack) -> None:
     assert mine[0]["service_code"] == "urban_construction"
     assert mine[0]["address"] == "玉林小区3栋"
     assert mine[0]["description"] == "我家楼下的路灯坏了好几天了，晚上很黑"
-    ticket = httpx.get(
-        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
-    ).json()
+    ticket = fetch_ticket(stack, number.group(1))
     assert ticket["contact_phone"] == "13812345678"
     assert ticket["nlu_candidates"][0]["category"] == "urban_construction"
     assert ticket["transcript"][0]["text"] == "我家楼下的路灯坏了好几天了，晚上很黑"
@@ -154,9 +159,7 @@ def test_unknown_place_asks_a_landmark_once_then_files_to_the_street(stack: Stac
     assert "【网格】待分拨" in summary
     number = NUMBER.search(hal.text_of(hal.say("/affirm")))
     assert number
-    ticket = httpx.get(
-        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
-    ).json()
+    ticket = fetch_ticket(stack, number.group(1))
     assert ticket["grid_code"] is None and ticket["queue"] == "待分拨（街道）"
     assert ticket["location_text"] == "幸福花园5栋"
 
@@ -169,9 +172,7 @@ def test_first_message_place_lands_in_its_grid_without_a_question(stack: Stack) 
     assert "【网格】长寿苑社区 长寿苑社区第一网格" in summary
     number = NUMBER.search(ivy.text_of(ivy.say("/affirm")))
     assert number
-    ticket = httpx.get(
-        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
-    ).json()
+    ticket = fetch_ticket(stack, number.group(1))
     assert ticket["grid_worker_name"]
     village = resident(stack)
     village.say("白佛村三组的水渠堵了")
@@ -189,8 +190,6 @@ def test_shared_gps_point_lands_in_its_grid(stack: Stack) -> None:
     assert "【网格】黄门街社区 黄门街社区第一网格" in summary
     number = NUMBER.search(jay.text_of(jay.say("/affirm")))
     assert number
-    ticket = httpx.get(
-        f"{stack.app_url}/api/v1/tickets/{number.group(1)}", headers=stack.api_headers()
-    ).json()
+    ticket = fetch_ticket(stack, number.group(1))
     assert ticket["grid_code"] == "510107001001001"
     assert (ticket["latitude"], ticket["longitude"]) == (30.6375, 104.0525)
