@@ -30,7 +30,7 @@ run: envs .env migrate train ## Set everything up and start Rasa, actions, outbo
 	@echo "Starting: Rasa :$(RASA_PORT), action server :$(ACTION_PORT), app :$(APP_PORT)"
 	@$(VENV)/bin/honcho start -f Procfile
 
-test: envs .env ## Set up and run every test (lint, unit, Rasa data and stories, integration, browser)
+test: envs .env ## Set up and run every test (lint, unit, Rasa data and stories, integration)
 	@bash scripts/test.sh
 
 envs: $(VENV)/.synced $(VENV_RASA)/.synced ## Create both environments from the lock files

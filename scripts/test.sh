@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `make test` runs, in CI order: lint → unit → Rasa data → train once → stories →
-# integration (real services on loopback) → browser tests. Output goes to test-output/.
+# integration (real services on loopback). Output goes to test-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-output
