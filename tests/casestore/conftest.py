@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from casestore.config import ROOT, Settings
@@ -16,17 +20,42 @@ from casestore.taxonomy import Taxonomy, load_taxonomy
 TOKEN = "test-token-0123456789abcdef"
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    url = f"sqlite:///{tmp_path / 'test.db'}"
-    upgrade(url)
-    return Settings(
-        database_url=url,
-        casestore_api_token=TOKEN,
-        rasa_url="http://127.0.0.1:9",  # nothing listens: Rasa is down in these tests
-        rasa_token="rasa-token",
-        _env_file=None,  # type: ignore[call-arg]
-    )
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_ADMIN_URL else [])]
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (TEST_POSTGRES_URL names the server)."""
+    assert POSTGRES_ADMIN_URL
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Every case-store test runs on SQLite, and on PostgreSQL when CI provides one."""
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            url = stack.enter_context(postgres_database())
+        else:
+            url = f"sqlite:///{tmp_path / 'test.db'}"
+        upgrade(url)
+        yield Settings(
+            database_url=url,
+            casestore_api_token=TOKEN,
+            rasa_url="http://127.0.0.1:9",  # nothing listens: Rasa is down in these tests
+            rasa_token="rasa-token",
+            _env_file=None,  # type: ignore[call-arg]
+        )
 
 
 @pytest.fixture
