@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import conversation, taxonomy
+from actions.responses import response_text
 from actions.settings import ActionSettings
 
 NONE_OF_THESE = "none"
@@ -18,11 +19,6 @@ NONE_OF_THESE = "none"
 
 def choice_payload(code: str) -> str:
     return "/choose_category" + json.dumps({"chosen_category": code}, separators=(",", ":"))
-
-
-def none_title(domain: DomainDict) -> str:
-    variations = (domain.get("responses") or {}).get("utter_none_of_these") or [{}]
-    return str(variations[0].get("text") or NONE_OF_THESE)
 
 
 class ActionClarifyCategory(Action):
@@ -40,6 +36,11 @@ class ActionClarifyCategory(Action):
             {"title": categories[c["category"]].name, "payload": choice_payload(c["category"])}
             for c in ranked
         ]
-        buttons.append({"title": none_title(domain), "payload": choice_payload(NONE_OF_THESE)})
+        buttons.append(
+            {
+                "title": response_text(domain, "utter_none_of_these") or NONE_OF_THESE,
+                "payload": choice_payload(NONE_OF_THESE),
+            }
+        )
         dispatcher.utter_message(response="utter_clarify_category", buttons=buttons)
         return []

@@ -11,17 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.casestore_client import CaseStoreClient, CaseStoreRejected, CaseStoreUnavailable
+from actions.responses import response_text
 from actions.settings import ActionSettings
 
 log = logging.getLogger(__name__)
 
 NONE_CHOICE = "none"
 DONT_KNOW = ("不清楚", "不知道", "不晓得", "没有", "不确定", "都不是")
-
-
-def response_text(domain: DomainDict, name: str) -> str:
-    variations = (domain.get("responses") or {}).get(name) or [{}]
-    return str(variations[0].get("text") or "")
 
 
 def unassigned(domain: DomainDict) -> dict[str, Any]:
@@ -94,6 +90,20 @@ async def locate(
 
 def slot_values(found: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in found.items() if not k.startswith("_")}
+
+
+async def shared_location(
+    tracker: Tracker, domain: DomainDict
+) -> tuple[str, dict[str, Any]] | None:
+    """For a shared GPS point: its display text, and the gps and grid slot values.
+
+    The grid values are missing when the case store cannot answer; callers decide the default.
+    """
+    point = shared_point(tracker.latest_message)
+    if point is None:
+        return None
+    found = await locate("", domain, point=point, after_landmark=True)
+    return point_text(domain, point), {"gps": list(point), **slot_values(found or {})}
 
 
 class ActionAskGridChoice(Action):

@@ -19,8 +19,8 @@ from actions.casestore_client import (
     CaseStoreUnavailable,
     receipt_code,
 )
+from actions.responses import domain_buttons
 from actions.settings import ActionSettings
-from actions.summary import domain_buttons
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,6 @@ def _settings() -> ActionSettings:
 
 def _categories(settings: ActionSettings) -> dict[str, taxonomy.CategoryInfo]:
     return taxonomy.load(settings.data_dir / "taxonomy.yml")
-
-
-def grid_slots_to_clear() -> tuple[str, ...]:
-    return GRID_SLOTS
 
 
 def reset_petition() -> list[EventType]:
@@ -130,9 +126,9 @@ class ActionStartPetition(Action):
             # category rather than ask the resident to repeat themselves.
             code = ranked[0]["category"]
         events += _category_events(categories.get(code) if code else None)
-        subcategory = (latest.get("subcategory") or {}).get("name")
-        if code and subcategory in categories[code].subcategories:
-            events.append(SlotSet("subcategory", subcategory))
+        sub = latest.get("subcategory") or {}
+        if code and sub.get("name") in categories[code].subcategories:
+            events.append(SlotSet("subcategory", sub["name"]))
         if (code or chosen) and validators.description_problem(text) is None:
             events.append(SlotSet("description", text))
         if location and validators.location_ok(location):
@@ -156,7 +152,6 @@ class ActionStartPetition(Action):
         phone = validators.normalize_phone(text)
         if phone:
             events.append(SlotSet("contact", phone))
-        sub = latest.get("subcategory") or {}
         if ranked and code == ranked[0]["category"] and sub.get("name"):
             ranked[0] = {**ranked[0], "subcategory": sub["name"]}
         top_confidence = next((c["confidence"] for c in ranked if c["category"] == code), None)
@@ -278,16 +273,10 @@ class ValidatePetitionForm(FormValidationAction):
     async def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        point = grid.shared_point(tracker.latest_message)
-        if point is not None:
-            found = await grid.locate("", domain, point=point, after_landmark=True)
-            shared = {"location": grid.point_text(domain, point), "gps": list(point)}
-            return {
-                **shared,
-                "grid_choice": None,
-                "landmark": None,
-                **grid.slot_values(found or {}),
-            }
+        shared = await grid.shared_location(tracker, domain)
+        if shared is not None:
+            place, values = shared
+            return {"location": place, "grid_choice": None, "landmark": None, **values}
         text = validators.clean_location(str(value or ""))
         if not validators.location_ok(text):
             dispatcher.utter_message(response="utter_invalid_location")
@@ -320,15 +309,10 @@ class ValidatePetitionForm(FormValidationAction):
     async def validate_landmark(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        point = grid.shared_point(tracker.latest_message)
-        if point is not None:
-            found = await grid.locate("", domain, point=point, after_landmark=True)
-            return {
-                "landmark": grid.point_text(domain, point),
-                "gps": list(point),
-                **grid.slot_values(found or grid.unassigned(domain)),
-                "needs_landmark": False,
-            }
+        shared = await grid.shared_location(tracker, domain)
+        if shared is not None:
+            place, values = shared
+            return {"landmark": place, **grid.unassigned(domain), **values, "needs_landmark": False}
         answer = validators.clean_text(str(value or ""))
         result: dict[str, Any] = {"landmark": answer or grid.NONE_CHOICE}
         if not answer or any(word in answer for word in grid.DONT_KNOW):
@@ -441,7 +425,7 @@ class ActionChangeField(Action):
             return []
         events: list[EventType] = [SlotSet(field, None)]
         if field == "location":
-            events += [SlotSet(slot, None) for slot in grid_slots_to_clear()]
+            events += [SlotSet(slot, None) for slot in GRID_SLOTS]
         if field == "category":
             events += [SlotSet("category_name", None), SlotSet("subcategory", None)]
         return events

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-
-def domain_buttons(domain: DomainDict, name: str) -> list[dict[str, Any]]:
-    """Buttons of a domain response, attached verbatim (no slot templating of payloads)."""
-    variations = (domain.get("responses") or {}).get(name) or [{}]
-    return list(variations[0].get("buttons") or [])
+from actions.responses import domain_buttons
 
 
 class ActionPetitionSummary(Action):

@@ -54,13 +54,9 @@ def _parser() -> RasaParser:
 def _rows(path: Path, text_col: str, label_col: str | None = None) -> list[dict[str, str]]:
     try:
         rows = history.read_table(path)
+        history.require_columns(rows, text_col, label_col)
     except history.ImportProblem as exc:
         raise CommandError(str(exc)) from exc
-    if not rows:
-        raise CommandError("文件中没有数据行")
-    for col in (text_col, label_col):
-        if col and col not in rows[0]:
-            raise CommandError(f"找不到列：{col}。文件中的列有：{'、'.join(rows[0])}")
     return rows
 
 

@@ -50,9 +50,12 @@ class EmergencyClassifier(GraphComponent):
     ) -> None:
         self._model_storage = model_storage
         self._resource = resource
-        self.patterns: Dict[str, List[str]] = patterns or {}
+        self._use(patterns or {})
+
+    def _use(self, patterns: Dict[str, List[str]]) -> None:
+        self.patterns = patterns
         self._compiled = {
-            service: [re.compile(p) for p in items] for service, items in self.patterns.items()
+            service: [re.compile(p) for p in items] for service, items in patterns.items()
         }
 
     @classmethod
@@ -71,8 +74,7 @@ class EmergencyClassifier(GraphComponent):
             name = regex["name"]
             if name.startswith(PATTERN_PREFIX):
                 patterns.setdefault(name[len(PATTERN_PREFIX) :], []).append(regex["pattern"])
-        self.patterns = patterns
-        self._compiled = {s: [re.compile(p) for p in items] for s, items in patterns.items()}
+        self._use(patterns)
         with self._model_storage.write_to(self._resource) as directory:
             rasa.shared.utils.io.dump_obj_as_json_to_file(
                 directory / self.PATTERN_FILE, self.patterns

@@ -161,6 +161,18 @@ class LabelMapper:
         return None
 
 
+def require_columns(rows: list[dict[str, str]], *columns: str | None) -> None:
+    """Refuse an empty table or one without the named columns."""
+    if not rows:
+        raise ImportProblem("文件中没有数据行")
+    present = set(rows[0])
+    missing = [c for c in columns if c and c not in present]
+    if missing:
+        raise ImportProblem(
+            f"找不到列：{'、'.join(missing)}。文件中的列有：{'、'.join(sorted(present))}"
+        )
+
+
 def import_history(
     *,
     rows: list[dict[str, str]],
@@ -175,14 +187,7 @@ def import_history(
     max_chars: int = MAX_CHARS,
 ) -> ImportResult:
     """Turn table rows into examples; raises ImportProblem before producing anything."""
-    if not rows:
-        raise ImportProblem("文件中没有数据行")
-    columns = set(rows[0])
-    missing = [c for c in (text_col, label_col, sub_col) if c and c not in columns]
-    if missing:
-        raise ImportProblem(
-            f"找不到列：{'、'.join(missing)}。文件中的列有：{'、'.join(sorted(columns))}"
-        )
+    require_columns(rows, text_col, label_col, sub_col)
     mapper = LabelMapper(taxonomy, mapping or {})
     unknown = Counter(
         row[label_col].strip()
