@@ -10,8 +10,16 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm.exc import StaleDataError
 
-from casestore.api.routes import grids, open311, tickets, training_examples
+from casestore.api.routes import (
+    attachments,
+    grids,
+    notifications,
+    open311,
+    tickets,
+    training_examples,
+)
 from casestore.config import Settings, get_settings
 from casestore.db import make_engine, make_sessionmaker
 from casestore.taxonomy import load_taxonomy
@@ -46,6 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.taxonomy = load_taxonomy(settings.data_dir / "taxonomy.yml")
 
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        return JSONResponse(
+            status_code=409, content={"detail": "工单已被他人同时修改，请刷新后再操作"}
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
@@ -55,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(training_examples.router)
     app.include_router(grids.router)
+    app.include_router(attachments.router)
+    app.include_router(notifications.router)
     app.include_router(chat.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -6,7 +6,17 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -99,15 +109,26 @@ class Ticket(Base):  # 工单
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     handoff_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     department: Mapped[str] = mapped_column(String(64), default="")
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     version: Mapped[int] = mapped_column(Integer, default=1)
+    tier: Mapped[str] = mapped_column(String(16), default="grid", server_default="grid")  # 办理层级
+    assigned_to: Mapped[str | None] = mapped_column(String(100))  # 承办：网格员或部门
+    merged_into: Mapped[str | None] = mapped_column(String(16))
+    reject_reason: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(Text)  # 办理结果（答复市民）
+    rating: Mapped[str | None] = mapped_column(String(32))  # 满意度
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="ticket", order_by="Attachment.id"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -160,3 +181,77 @@ class TrainingExample(Base):  # 训练样本 (inbox for retraining)
     conversation_id: Mapped[str | None] = mapped_column(String(128))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Attachment(Base):  # 附件（照片）
+    """An image a resident sent; linked to a ticket once one is filed in the conversation."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    ticket: Mapped[Ticket | None] = relationship(back_populates="attachments")
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+class Notification(Base):  # 通知（发给市民的消息，由渠道取走投递）
+    """Outbox of messages to a resident: staff replies, status changes, satisfaction question.
+
+    The channel that owns the conversation (Telegram bot, web chat) drains it and
+    acknowledges each id once delivered; acknowledging twice is harmless.
+    """
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket] = relationship()
+
+
+class Role(enum.StrEnum):
+    STAFF = "staff"  # 话务员
+    GRID_WORKER = "grid_worker"  # 网格员
+    ADMIN = "admin"  # 管理员
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.STAFF: "话务员",
+    Role.GRID_WORKER: "网格员",
+    Role.ADMIN: "管理员",
+}
+
+
+class User(Base):  # 坐席账号
+    __tablename__ = "console_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    grid_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -106,11 +106,82 @@ class TicketOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     sla_days: int
+    tier: str = "grid"
+    assigned_to: str | None = None
+    merged_into: str | None = None
+    reject_reason: str | None = None
+    resolution: str | None = None
+    rating: str | None = None
+    version: int = 1
+
+
+class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    content_type: str
+    size: int
+    sha256: str
+    filename: str
+    ticket_number: str | None = None
+    url: str = ""
 
 
 class TicketDetail(TicketOut):
     transcript: list[dict[str, Any]]
     events: list[EventOut]
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+
+
+ActionName = Literal[
+    "correct",
+    "dispatch",
+    "start",
+    "escalate",
+    "reply",
+    "resolve",
+    "close",
+    "reject",
+    "merge",
+    "reopen",
+    "rate",
+]
+
+
+class TicketAction(BaseModel):
+    """One staff (or resident) action on a ticket; which fields count depends on the action."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    action: ActionName
+    actor: str = Field(min_length=1, max_length=64)
+    version: int | None = Field(default=None, ge=1)
+    text: str | None = Field(default=None, max_length=2000)
+    category: str | None = Field(default=None, max_length=64)
+    subcategory: str | None = Field(default=None, max_length=64)
+    grid_code: str | None = Field(default=None, max_length=32)
+    description: str | None = Field(default=None, max_length=2000)
+    target: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=32)
+    rating: str | None = Field(default=None, max_length=32)
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ticket_number: str
+    conversation_id: str
+    channel: str
+    kind: str
+    text: str
+    buttons: list[dict[str, str]]
+    status: str
+    created_at: datetime
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
 
 
 class TicketPage(BaseModel):

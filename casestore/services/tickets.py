@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from casestore.models import Ticket, TicketEvent, TicketNumberCounter, TicketStatus, utcnow
 from casestore.schemas import TicketDraft
+from casestore.services.attachments import link_pending
 from casestore.taxonomy import Taxonomy, add_working_days
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -101,6 +102,7 @@ def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str
         transcript=[line.model_dump(mode="json") for line in draft.transcript],
         handoff_requested=draft.handoff_requested,
         department=sub.department if sub else category.department,
+        tier=sub.tier if sub else category.tier,
         due_at=add_working_days(now, sla_days),
         created_at=now,
         updated_at=now,
@@ -119,12 +121,22 @@ def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str
         )
     session.add(ticket)
     session.flush()
+    photos = link_pending(session=session, ticket=ticket)
+    if photos:
+        ticket.events.append(
+            TicketEvent(
+                kind="attachments_linked", actor=actor, data={"count": photos}, created_at=now
+            )
+        )
+        session.flush()
     return ticket
 
 
 def get_ticket(*, session: Session, number: str) -> Ticket | None:
     return session.scalars(
-        select(Ticket).where(Ticket.number == number).options(selectinload(Ticket.events))
+        select(Ticket)
+        .where(Ticket.number == number)
+        .options(selectinload(Ticket.events), selectinload(Ticket.attachments))
     ).first()
 
 

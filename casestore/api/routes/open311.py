@@ -8,13 +8,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query, Request
+from fastapi import APIRouter, Form, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from casestore.api.deps import SessionDep, SettingsDep, TaxonomyDep
 from casestore.models import STATUS_LABELS, Channel, Ticket, TicketStatus
 from casestore.schemas import TicketDraft
+from casestore.services import attachments as attachment_service
 from casestore.services import tickets as ticket_service
 from casestore.taxonomy import Taxonomy
 
@@ -42,7 +44,7 @@ def _service(category: Any) -> dict[str, Any]:
     }
 
 
-def to_request(ticket: Ticket, taxonomy: Taxonomy) -> dict[str, Any]:
+def to_request(ticket: Ticket, taxonomy: Taxonomy, media_url: str | None = None) -> dict[str, Any]:
     category = taxonomy.get(ticket.category)
     status = TicketStatus(ticket.status)
     return {
@@ -63,8 +65,27 @@ def to_request(ticket: Ticket, taxonomy: Taxonomy) -> dict[str, Any]:
         "zipcode": None,
         "lat": ticket.latitude,
         "long": ticket.longitude,
-        "media_url": None,
+        "media_url": media_url,
     }
+
+
+def _requests(
+    request: Request, session: Session, taxonomy: Taxonomy, tickets: list[Ticket]
+) -> list[dict[str, Any]]:
+    """Open311 rows; media_url is the first photo of each ticket (one query for all)."""
+    photos = attachment_service.first_attachment_ids(
+        session=session, ticket_ids=[t.id for t in tickets]
+    )
+    return [
+        to_request(
+            t,
+            taxonomy,
+            str(request.url_for("open311_media", attachment_id=photos[t.id]))
+            if t.id in photos
+            else None,
+        )
+        for t in tickets
+    ]
 
 
 @router.get("/services.json")
@@ -96,6 +117,7 @@ def service_definition(service_code: str, taxonomy: TaxonomyDep) -> dict[str, An
 
 @router.get("/requests.json", response_model=None)
 def list_requests(
+    request: Request,
     session: SessionDep,
     taxonomy: TaxonomyDep,
     service_request_id: str | None = None,
@@ -107,12 +129,12 @@ def list_requests(
     if service_request_id:
         numbers = [n.strip() for n in service_request_id.split(",") if n.strip()]
         found = [ticket_service.get_ticket(session=session, number=n) for n in numbers[:50]]
-        return [to_request(t, taxonomy) for t in found if t is not None]
+        return _requests(request, session, taxonomy, [t for t in found if t is not None])
     if service_code and taxonomy.get(service_code) is None:
         return open311_error(400, 400, f"未知的服务代码：{service_code}")
     filters = ticket_service.TicketFilter(category=service_code, since=start_date, until=end_date)
     rows, _ = ticket_service.list_tickets(session=session, filters=filters, limit=1000)
-    result = [to_request(t, taxonomy) for t in rows]
+    result = _requests(request, session, taxonomy, rows)
     if status:
         result = [r for r in result if r["status"] == status]
     return result
@@ -120,12 +142,25 @@ def list_requests(
 
 @router.get("/requests/{service_request_id}.json", response_model=None)
 def get_request(
-    service_request_id: str, session: SessionDep, taxonomy: TaxonomyDep
+    service_request_id: str, request: Request, session: SessionDep, taxonomy: TaxonomyDep
 ) -> list[dict[str, Any]] | JSONResponse:
     ticket = ticket_service.get_ticket(session=session, number=service_request_id)
     if ticket is None:
         return open311_error(404, 404, f"未找到诉求 {service_request_id}")
-    return [to_request(ticket, taxonomy)]
+    return _requests(request, session, taxonomy, [ticket])
+
+
+@router.get("/media/{attachment_id}", name="open311_media", response_model=None)
+def media(attachment_id: int, session: SessionDep) -> Response:
+    """A ticket's photo, as Open311's media_url points to it (only photos of filed tickets)."""
+    attachment = attachment_service.public_attachment(session=session, attachment_id=attachment_id)
+    if attachment is None:
+        return open311_error(404, 404, "未找到该图片")
+    return Response(
+        content=attachment.data,
+        media_type=attachment.content_type,
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.post("/requests.json", response_model=None)

@@ -9,10 +9,20 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from casestore.api.deps import ServiceAuth, SessionDep, TaxonomyDep
+from casestore.api.routes.attachments import attachment_out
 from casestore.api.routes.grids import RegistryDep
 from casestore.grids.registry import Registry
 from casestore.models import STATUS_LABELS, Ticket, TicketStatus
-from casestore.schemas import EventIn, EventOut, TicketDetail, TicketDraft, TicketOut, TicketPage
+from casestore.schemas import (
+    EventIn,
+    EventOut,
+    TicketAction,
+    TicketDetail,
+    TicketDraft,
+    TicketOut,
+    TicketPage,
+)
+from casestore.services import lifecycle
 from casestore.services import tickets as ticket_service
 from casestore.taxonomy import Taxonomy
 
@@ -44,6 +54,7 @@ def to_detail(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = No
         **to_out(ticket, taxonomy, registry).model_dump(),
         transcript=ticket.transcript,
         events=[EventOut.model_validate(e) for e in ticket.events],
+        attachments=[attachment_out(a) for a in ticket.attachments],
     )
 
 
@@ -118,6 +129,35 @@ def get_ticket(
     ticket = ticket_service.get_ticket(session=session, number=number)
     if ticket is None:
         raise HTTPException(status_code=404, detail=f"未找到工单 {number}")
+    return to_detail(ticket, taxonomy, registry)
+
+
+def _existing(session: SessionDep, number: str) -> Ticket:
+    if not re.fullmatch(NUMBER_PATTERN, number):
+        raise HTTPException(status_code=422, detail="工单号应为13位数字，例如 2026112600001")
+    ticket = ticket_service.get_ticket(session=session, number=number)
+    if ticket is None:
+        raise HTTPException(status_code=404, detail=f"未找到工单 {number}")
+    return ticket
+
+
+@router.post("/{number}/actions", response_model=TicketDetail)
+def act(
+    number: str,
+    body: TicketAction,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    registry: RegistryDep,
+) -> TicketDetail:
+    """Move a ticket through its life cycle (dispatch, reply, close, rate, ...), audited."""
+    ticket = _existing(session, number)
+    ctx = lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry)
+    try:
+        lifecycle.apply_action(ctx, ticket, body)
+    except lifecycle.ActionInputError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    except lifecycle.ActionError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
     return to_detail(ticket, taxonomy, registry)
 
 

@@ -1,0 +1,419 @@
+"""Staff and resident actions on a ticket: the life cycle of shared/architecture.md.
+
+Every action is one audited event; actions the resident should hear about also put a
+notification in the outbox of the resident's channel (Telegram, web chat).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from casestore.grids.registry import Registry
+from casestore.models import (
+    STATUS_LABELS,
+    Channel,
+    ExampleSource,
+    Notification,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    TrainingExample,
+    utcnow,
+)
+from casestore.schemas import TicketAction
+from casestore.services.tickets import LOCAL_TZ, get_ticket
+from casestore.taxonomy import TIERS, Taxonomy, add_working_days
+
+S = TicketStatus
+OPEN_STATES = {S.SUBMITTED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED}
+
+# action → statuses it may start from
+ALLOWED_FROM: dict[str, set[TicketStatus]] = {
+    "correct": OPEN_STATES,
+    "dispatch": {S.SUBMITTED, S.REOPENED},
+    "start": {S.DISPATCHED},
+    "escalate": OPEN_STATES,
+    "reply": OPEN_STATES | {S.RESOLVED},
+    "resolve": {S.DISPATCHED, S.IN_PROGRESS},
+    "close": {S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED},
+    "reject": {S.SUBMITTED, S.REOPENED, S.DISPATCHED},
+    "merge": OPEN_STATES,
+    "reopen": {S.RESOLVED, S.CLOSED, S.REJECTED, S.MERGED},
+    "rate": {S.RESOLVED, S.CLOSED},
+}
+
+ACTION_LABELS = {
+    "correct": "更正",
+    "dispatch": "派单",
+    "start": "开始办理",
+    "escalate": "上报上一级",
+    "reply": "答复市民",
+    "resolve": "办理完成并答复",
+    "close": "办结",
+    "reject": "不予受理",
+    "merge": "合并",
+    "reopen": "重新办理",
+    "rate": "满意度评价",
+}
+
+REJECT_REASONS = {"spam": "无效信息", "out_of_scope": "不属于受理范围", "duplicate": "重复诉求"}
+RATINGS = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "unresolved": "问题没解决",
+}
+TIER_LABELS = {
+    "grid": "网格",
+    "community": "社区（村）",
+    "street": "街道（乡镇）",
+    "district": "区（县）",
+}
+NOTIFIED_CHANNELS = {Channel.TELEGRAM.value, Channel.WEBCHAT.value}
+
+
+class ActionError(ValueError):
+    """The action does not fit the ticket as it is now (HTTP 409)."""
+
+
+class ActionInputError(ValueError):
+    """The action's fields are missing or wrong (HTTP 422)."""
+
+
+class VersionConflictError(ActionError):
+    """Someone else changed the ticket since the form was loaded."""
+
+
+@dataclass(frozen=True)
+class Context:
+    session: Session
+    taxonomy: Taxonomy
+    registry: Registry
+
+
+def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:
+    """Check and apply one action; raises ActionError / ActionInputError."""
+    if action.version is not None and action.version != ticket.version:
+        raise VersionConflictError(
+            f"工单 {ticket.number} 已被他人修改（当前版本 {ticket.version}），请刷新后再操作"
+        )
+    status = TicketStatus(ticket.status)
+    if status not in ALLOWED_FROM[action.action]:
+        raise ActionError(
+            f"工单当前状态为「{status_label(status)}」，不能执行「{ACTION_LABELS[action.action]}」"
+        )
+    handler = _HANDLERS[action.action]
+    before = ticket.status
+    data = handler(ctx, ticket, action)
+    if ticket.status != before:
+        data = {"from": before, "to": ticket.status, **data}
+    _event(ticket, _EVENT_KINDS[action.action], action.actor, data)
+    ticket.updated_at = utcnow()
+    ctx.session.flush()
+    return ticket
+
+
+def status_label(status: TicketStatus) -> str:
+    return STATUS_LABELS[status]
+
+
+def _event(ticket: Ticket, kind: str, actor: str, data: dict[str, Any]) -> None:
+    ticket.events.append(TicketEvent(kind=kind, actor=actor, data=data, created_at=utcnow()))
+
+
+def notify(
+    ctx: Context,
+    ticket: Ticket,
+    kind: str,
+    text: str,
+    buttons: list[dict[str, str]] | None = None,
+) -> Notification | None:
+    """Queue a message for the resident in the channel the ticket came from."""
+    if ticket.channel not in NOTIFIED_CHANNELS or not ticket.conversation_id:
+        return None
+    note = Notification(
+        ticket=ticket,
+        channel=ticket.channel,
+        conversation_id=ticket.conversation_id,
+        kind=kind,
+        text=text,
+        buttons=buttons or [],
+        created_at=utcnow(),
+    )
+    ctx.session.add(note)
+    return note
+
+
+def _require_text(action: TicketAction, what: str) -> str:
+    if not action.text or not action.text.strip():
+        raise ActionInputError(f"请填写{what}")
+    return action.text.strip()
+
+
+def _mark_replied(ticket: Ticket) -> None:
+    if ticket.first_reply_at is None:
+        ticket.first_reply_at = utcnow()
+
+
+def _correct(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    old_category, old_sub = ticket.category, ticket.subcategory
+    if action.category is not None or action.subcategory is not None:
+        code = action.category or ticket.category
+        category = ctx.taxonomy.get(code)
+        if category is None:
+            raise ActionInputError(f"未知的分类：{code}")
+        sub = category.subcategory(action.subcategory) if action.subcategory else None
+        if action.subcategory and sub is None:
+            raise ActionInputError(f"分类「{category.name}」下没有二级分类：{action.subcategory}")
+        if (category.code, sub.code if sub else None) != (old_category, old_sub):
+            ticket.category = category.code
+            ticket.subcategory = sub.code if sub else None
+            ticket.department = sub.department if sub else category.department
+            sla_days = sub.sla_days if sub else category.sla_days
+            ticket.due_at = add_working_days(ticket.created_at, sla_days)
+            changes["category"] = {"from": old_category, "to": ticket.category}
+            changes["subcategory"] = {"from": old_sub, "to": ticket.subcategory}
+            ctx.session.add(_correction_example(ticket, old_category, action.actor))
+    if action.grid_code is not None and action.grid_code != (ticket.grid_code or ""):
+        if action.grid_code and action.grid_code not in ctx.registry.grids:
+            raise ActionInputError(f"未知的网格编码：{action.grid_code}")
+        changes["grid_code"] = {"from": ticket.grid_code, "to": action.grid_code or None}
+        ticket.grid_code = action.grid_code or None
+    if action.description is not None and action.description.strip() != ticket.description:
+        text = action.description.strip()
+        if len(text) < 2:
+            raise ActionInputError("诉求内容至少2个字")
+        changes["description"] = {"from": ticket.description, "to": text}
+        ticket.description = text
+    if not changes:
+        raise ActionInputError("没有需要更正的内容")
+    return changes
+
+
+def resident_text(ticket: Ticket) -> str:
+    """What the resident first said about the problem (for a training example)."""
+    for line in ticket.transcript or []:
+        text = str(line.get("text") or "")
+        if line.get("role") == "resident" and len(text) >= 6 and not text.startswith("/"):
+            return text
+    return ticket.description
+
+
+def _correction_example(ticket: Ticket, old_category: str, actor: str) -> TrainingExample:
+    return TrainingExample(
+        text=resident_text(ticket),
+        intent=f"report_{ticket.category}",
+        subcategory=ticket.subcategory,
+        source=ExampleSource.CORRECTION.value,
+        status="pending",
+        predicted_intent=f"report_{old_category}",
+        predicted_confidence=ticket.nlu_confidence,
+        ticket_number=ticket.number,
+        conversation_id=ticket.conversation_id,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+
+
+def handler_for(ctx: Context, ticket: Ticket) -> str:
+    """Who handles the ticket at its tier: the grid worker, a unit, or the department."""
+    if ticket.grid_code and ticket.grid_code in ctx.registry.grids:
+        grid = ctx.registry.grids[ticket.grid_code]
+        if ticket.tier == "grid":
+            return f"{grid.name}（网格员 {grid.worker_name}）"
+        for step in ctx.registry.chain(grid.code):
+            if step["tier"] == ticket.tier:
+                return step["name"]
+    return ticket.department
+
+
+def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    target = action.target or ("grid" if ticket.grid_code else "department")
+    if target not in {"grid", "department"}:
+        raise ActionInputError("派单对象只能是网格或职能部门")
+    if target == "grid" and not ticket.grid_code:
+        raise ActionInputError("该工单尚未确定网格，请先更正网格或派往职能部门")
+    ticket.assigned_to = handler_for(ctx, ticket) if target == "grid" else ticket.department
+    ticket.status = S.DISPATCHED
+    notify(
+        ctx,
+        ticket,
+        "status",
+        f"【工单 {ticket.number}】已派单至 {ticket.assigned_to} 办理，"
+        f"办理期限 {_local_date(ticket)}。如需查询进度，请发送“查询进度”。",
+    )
+    return {"target": target, "assigned_to": ticket.assigned_to, "note": action.text or ""}
+
+
+def _local_date(ticket: Ticket) -> str:
+    return ticket.due_at.astimezone(LOCAL_TZ).strftime("%Y年%m月%d日")
+
+
+def _start(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    ticket.status = S.IN_PROGRESS
+    return {"note": action.text or ""}
+
+
+def _escalate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    index = TIERS.index(ticket.tier) if ticket.tier in TIERS else 0
+    if index == len(TIERS) - 1:
+        raise ActionError("工单已在区（县）级办理，无法再上报")
+    reason = _require_text(action, "上报原因")
+    old = ticket.tier
+    ticket.tier = TIERS[index + 1]
+    if ticket.status == S.DISPATCHED:
+        ticket.assigned_to = handler_for(ctx, ticket)
+    return {"from_tier": old, "to_tier": ticket.tier, "reason": reason}
+
+
+def _reply(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    text = _require_text(action, "答复内容")
+    _mark_replied(ticket)
+    notify(ctx, ticket, "reply", f"【工单 {ticket.number}】工作人员答复：{text}")
+    return {"text": text}
+
+
+def _resolve(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    text = _require_text(action, "办理结果")
+    ticket.resolution = text
+    ticket.status = S.RESOLVED
+    _mark_replied(ticket)
+    notify(ctx, ticket, "reply", f"【工单 {ticket.number}】办理结果：{text}")
+    return {"text": text}
+
+
+def satisfaction_buttons(number: str) -> list[dict[str, str]]:
+    return [
+        {
+            "title": label,
+            "payload": "/rate_service"
+            + json.dumps({"ticket_number": number, "rating": code}, ensure_ascii=False),
+        }
+        for code, label in RATINGS.items()
+    ]
+
+
+def _close(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    if action.text and action.text.strip():
+        ticket.resolution = action.text.strip()
+    if not ticket.resolution:
+        raise ActionInputError("办结前请填写办理结果")
+    ticket.status = S.CLOSED
+    ticket.closed_at = utcnow()
+    _mark_replied(ticket)
+    notify(
+        ctx,
+        ticket,
+        "satisfaction",
+        f"【工单 {ticket.number}】已办结。办理结果：{ticket.resolution}\n"
+        "请您对本次办理进行评价；如果问题没有解决，请点“问题没解决”或回复“没解决”。",
+        satisfaction_buttons(ticket.number),
+    )
+    return {"text": ticket.resolution}
+
+
+def _reject(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    if action.reason not in REJECT_REASONS:
+        raise ActionInputError("请选择不予受理的原因：无效信息、不属于受理范围或重复诉求")
+    ticket.status = S.REJECTED
+    ticket.reject_reason = action.reason
+    note = (action.text or "").strip()
+    if action.reason != "spam":
+        notify(
+            ctx,
+            ticket,
+            "status",
+            f"【工单 {ticket.number}】不予受理（{REJECT_REASONS[action.reason]}）"
+            + (f"：{note}" if note else "。")
+            + "如有疑问，请拨打12345。",
+        )
+    return {"reason": action.reason, "note": note}
+
+
+def _merge(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    number = (action.target or "").strip()
+    if number == ticket.number:
+        raise ActionInputError("不能把工单合并到它自己")
+    target = get_ticket(session=ctx.session, number=number) if number else None
+    if target is None:
+        raise ActionInputError(f"未找到要合并到的工单：{number or '（空）'}")
+    if target.status in {S.MERGED, S.REJECTED}:
+        raise ActionError(
+            f"工单 {number} 已{status_label(TicketStatus(target.status))}，不能作为合并目标"
+        )
+    ticket.status = S.MERGED
+    ticket.merged_into = target.number
+    _event(target, "merged_from", action.actor, {"number": ticket.number})
+    notify(
+        ctx,
+        ticket,
+        "status",
+        f"【工单 {ticket.number}】与同一问题的工单 {target.number} 合并办理，"
+        f"办理进展将通过工单 {target.number} 告知您。",
+    )
+    return {"into": target.number}
+
+
+def _reopen(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    ticket.status = S.REOPENED
+    ticket.closed_at = None
+    ticket.merged_into = None
+    ticket.reject_reason = None
+    ticket.due_at = add_working_days(utcnow(), _sla_days(ctx, ticket))
+    notify(ctx, ticket, "status", f"【工单 {ticket.number}】已重新办理，我们会尽快处理并答复您。")
+    return {"reason": (action.text or "").strip()}
+
+
+def _sla_days(ctx: Context, ticket: Ticket) -> int:
+    category = ctx.taxonomy.get(ticket.category)
+    if category is None:
+        return 5
+    sub = category.subcategory(ticket.subcategory)
+    return sub.sla_days if sub else category.sla_days
+
+
+def _rate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    if action.rating not in RATINGS:
+        raise ActionInputError("请选择满意度：满意、基本满意、不满意或问题没解决")
+    ticket.rating = action.rating
+    data: dict[str, Any] = {"rating": action.rating, "comment": (action.text or "").strip()}
+    if action.rating == "unresolved":
+        before = ticket.status
+        ticket.status = S.REOPENED
+        ticket.closed_at = None
+        ticket.due_at = add_working_days(utcnow(), _sla_days(ctx, ticket))
+        data.update({"from": before, "to": ticket.status})
+    return data
+
+
+_HANDLERS = {
+    "correct": _correct,
+    "dispatch": _dispatch,
+    "start": _start,
+    "escalate": _escalate,
+    "reply": _reply,
+    "resolve": _resolve,
+    "close": _close,
+    "reject": _reject,
+    "merge": _merge,
+    "reopen": _reopen,
+    "rate": _rate,
+}
+_EVENT_KINDS = {
+    "correct": "corrected",
+    "dispatch": "dispatched",
+    "start": "started",
+    "escalate": "escalated",
+    "reply": "replied",
+    "resolve": "resolved",
+    "close": "closed",
+    "reject": "rejected",
+    "merge": "merged",
+    "reopen": "reopened",
+    "rate": "rated",
+}
