@@ -5,12 +5,14 @@ petition nlu eval --csv FILE --text-col C --label-col L [--json]
 petition nlu import --csv|--xlsx FILE --text-col C --label-col L [--map MAP.yml]
 petition nlu dict
 petition train
+petition users create --username U --role admin|staff|grid_worker [--grid CODE]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import json
 import os
 import sys
@@ -19,10 +21,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from casestore.config import ROOT, get_settings
+from casestore.config import ROOT, Settings, get_settings
+from casestore.db import make_engine, make_sessionmaker, session_scope
 from casestore.grids import formats
-from casestore.grids.registry import RegistryError, load_registry_files
+from casestore.grids.registry import RegistryError, load_registry, load_registry_files
 from casestore.lexicon import build_user_dictionary
+from casestore.models import ROLE_LABELS, Role
+from casestore.services import users as user_service
 from casestore.taxonomy import Taxonomy, load_taxonomy
 from casestore.training import history, metrics, trainer
 from casestore.training.rasa_client import RasaParser, RasaUnavailable
@@ -42,12 +47,7 @@ def _taxonomy() -> Taxonomy:
 
 
 def _parser() -> RasaParser:
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        raise CommandError(
-            f"配置不完整（.env）：{exc.errors()[0]['msg']}。请先运行 make run"
-        ) from exc
+    settings = _settings()
     return RasaParser(settings.rasa_url, settings.rasa_token)
 
 
@@ -230,6 +230,49 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"模型已保存：{result.model}（{size:.1f} MB，用时 {result.seconds:.0f} 秒）")
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("密码（至少10位）：")
+    if first != getpass.getpass("再输入一次："):
+        raise CommandError("两次输入的密码不一致")
+    return first
+
+
+def cmd_users_create(args: argparse.Namespace) -> None:
+    settings = _settings()
+    password = _read_password(args)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            user = user_service.create_user(
+                session=session,
+                username=args.username,
+                display_name=args.name or args.username,
+                password=password,
+                role=Role(args.role),
+                grid_codes=args.grid or [],
+                registry=load_registry(settings.data_dir / "grids"),
+            )
+            label = ROLE_LABELS[Role(user.role)]
+    except user_service.UserError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    print(
+        f"已创建{label}账号 {args.username}，请在 http://localhost:{settings.app_port}/login 登录"
+    )
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise CommandError(
+            f"配置不完整（.env）：{exc.errors()[0]['msg']}。请先运行 make run"
+        ) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="petition", description="市民诉求平台命令行工具")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -285,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", default="petition")
     train.add_argument("--force", action="store_true", help="retrain even if nothing changed")
     train.set_defaults(func=cmd_train)
+
+    users = commands.add_parser("users", help="console accounts (坐席账号)")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    create = user_commands.add_parser("create", help="create a console account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--name", help="display name, e.g. 张敏")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.STAFF.value)
+    create.add_argument("--grid", action="append", help="grid code (grid workers; repeatable)")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(func=cmd_users_create)
     return parser
 
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     app_host: str = "127.0.0.1"
     app_port: int = 8000
     rasa_timeout_seconds: float = 30.0
+    console_session_hours: int = 12
+    # None: Secure cookies exactly when the console is reached over HTTPS.
+    console_cookie_secure: bool | None = None
 
     @field_validator("casestore_api_token")
     @classmethod

@@ -25,6 +25,7 @@ from casestore.db import make_engine, make_sessionmaker
 from casestore.taxonomy import load_taxonomy
 from console import chat
 from console.paths import STATIC_DIR
+from console.staff import views as console_views
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(attachments.router)
     app.include_router(notifications.router)
     app.include_router(chat.router)
+    console_views.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"])

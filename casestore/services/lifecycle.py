@@ -111,7 +111,7 @@ def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:
     data = handler(ctx, ticket, action)
     if ticket.status != before:
         data = {"from": before, "to": ticket.status, **data}
-    _event(ticket, _EVENT_KINDS[action.action], action.actor, data)
+    _event(ticket, EVENT_KINDS[action.action], action.actor, data)
     ticket.updated_at = utcnow()
     ctx.session.flush()
     return ticket
@@ -404,7 +404,7 @@ _HANDLERS = {
     "reopen": _reopen,
     "rate": _rate,
 }
-_EVENT_KINDS = {
+EVENT_KINDS = {
     "correct": "corrected",
     "dispatch": "dispatched",
     "start": "started",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,29 @@ def test_user_errors_exit_2_with_a_chinese_message(
     assert code == 2
     assert "UTF-8" in capsys.readouterr().err
     assert main(["grids", "import", str(gbk), "--out-dir", str(tmp_path)]) == 2
+
+
+def test_users_create_first_admin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from casestore.config import get_settings
+    from casestore.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CASESTORE_API_TOKEN", "cli-token-0123456789")
+    get_settings.cache_clear()
+    args = ["users", "create", "--username", "admin", "--role", "admin", "--password-stdin"]
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+        assert main(args) == 0
+        assert "已创建管理员账号 admin" in capsys.readouterr().out
+        monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+        assert main(args) == 2
+        assert "已存在" in capsys.readouterr().err
+        monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+        assert main([*args[:3], "wang", "--role", "grid_worker", "--password-stdin"]) == 2
+        assert "密码至少" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()

@@ -1,0 +1,79 @@
+// Staff console: keyboard work through the queue, reply templates, intake suggestions.
+(function () {
+  "use strict";
+
+  // Queue: j/k move, Enter opens; clicking a row opens it.
+  const table = document.getElementById("queue");
+  if (table) {
+    const rows = Array.from(table.querySelectorAll("tbody tr[data-href]"));
+    let index = -1;
+    const focus = (i) => {
+      if (!rows.length) return;
+      index = Math.max(0, Math.min(rows.length - 1, i));
+      rows.forEach((r) => r.classList.remove("current"));
+      rows[index].classList.add("current");
+      rows[index].focus();
+    };
+    rows.forEach((row, i) => {
+      row.addEventListener("click", (event) => {
+        if (event.target.closest("a")) return;
+        window.location.href = row.dataset.href;
+      });
+      row.addEventListener("focus", () => { index = i; });
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.target.closest("input, select, textarea")) return;
+      if (event.key === "j") focus(index + 1);
+      else if (event.key === "k") focus(index - 1);
+      else if (event.key === "Enter" && index >= 0) window.location.href = rows[index].dataset.href;
+    });
+  }
+
+  // Reply templates fill the reply box; staff edit before sending.
+  document.querySelectorAll("select.template-picker").forEach((picker) => {
+    picker.addEventListener("change", () => {
+      const target = document.getElementById(picker.dataset.target);
+      if (target && picker.value) target.value = picker.value;
+    });
+  });
+
+  // Hotline intake: ask the bot's classifier and the grid resolver for suggestions.
+  const suggest = document.getElementById("suggest");
+  if (suggest) {
+    const form = document.getElementById("intake-form");
+    const box = document.getElementById("suggestions");
+    const choose = (name, value) => { form.elements[name].value = value; };
+    const chip = (label, onClick) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "chip";
+      b.textContent = label;
+      b.addEventListener("click", onClick);
+      return b;
+    };
+    suggest.addEventListener("click", async () => {
+      box.textContent = "正在分析…";
+      const body = new FormData();
+      ["csrf_token", "description", "location_text"].forEach((n) => body.append(n, form.elements[n].value));
+      try {
+        const response = await fetch("/intake/suggest", { method: "POST", body });
+        const data = await response.json();
+        box.textContent = "";
+        if (!response.ok) { box.textContent = data.detail || "暂时无法给出建议"; return; }
+        if (data.notice) box.append(data.notice, document.createElement("br"));
+        data.categories.forEach((c, i) => {
+          box.append(chip(`${c.name} ${Math.round(c.confidence * 100)}%`, () => choose("category", c.code)));
+          if (i === 0) choose("category", c.code);
+        });
+        if (data.subcategory) choose("subcategory", data.subcategory);
+        data.grids.forEach((g, i) => {
+          box.append(chip(`网格：${g.name}`, () => choose("grid_code", g.code)));
+          if (i === 0) choose("grid_code", g.code);
+        });
+        if (!data.categories.length && !data.grids.length && !data.notice) box.textContent = "没有建议，请手动选择";
+      } catch (err) {
+        box.textContent = "暂时无法给出建议，请手动选择";
+      }
+    });
+  }
+})();
