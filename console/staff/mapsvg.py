@@ -42,7 +42,8 @@ def grid_svg(registry: Registry, grid_code: str, point: tuple[float, float] | No
         cx = sum(x for x, _ in other.boundary) / len(other.boundary)
         cy = sum(y for _, y in other.boundary) / len(other.boundary)
         x, y = project(cx, cy).split(",")
-        parts.append(f'<text x="{x}" y="{y}" class="{css}-label">{escape(other.name)}</text>')
+        label = _short_name(registry, other)
+        parts.append(f'<text x="{x}" y="{y}" class="{css}-label">{escape(label)}</text>')
     if point:
         x, y = project(*point).split(",")
         parts.append(
@@ -50,3 +51,11 @@ def grid_svg(registry: Registry, grid_code: str, point: tuple[float, float] | No
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _short_name(registry: Registry, grid: Grid) -> str:
+    """ "玉林北路社区第一网格" → "第一网格": the community is the map's context."""
+    unit = registry.units.get(grid.community)
+    if unit and grid.name.startswith(unit.name) and len(grid.name) > len(unit.name):
+        return grid.name[len(unit.name) :]
+    return grid.name

@@ -258,6 +258,7 @@ def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str
         "due": ticket.due_at.astimezone(local).strftime("%Y-%m-%d %H:%M"),
         "age": queue.age_text(ticket),
         "sla": level,
+        "open": ticket.status in queue.OPEN_STATUSES,
         "sla_label": queue.SLA_LABELS[level],
         "rating": lifecycle.RATINGS.get(ticket.rating or "", ""),
     }
