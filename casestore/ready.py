@@ -38,6 +38,8 @@ def main() -> None:
     print(
         "\n"
         f"  Web chat (居民留言):   http://localhost:{port}/chat\n"
+        f"  Staff console (坐席):  http://localhost:{port}/\n"
+        "    first admin:        .venv/bin/petition users create --username admin --role admin\n"
         f"  Case-store API docs:  http://localhost:{port}/docs\n"
         f"  Open311 requests:     http://localhost:{port}/open311/v2/requests.json\n"
         f"  Rasa HTTP API:        {values['rasa']} (token in .env)\n"

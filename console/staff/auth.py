@@ -88,8 +88,15 @@ def desk_staff(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
     return staff
 
 
+def admin_staff(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
+    if staff.role != Role.ADMIN:
+        raise ForbiddenError
+    return staff
+
+
 StaffDep = Annotated[Staff, Depends(current_staff)]
 DeskStaffDep = Annotated[Staff, Depends(desk_staff)]
+AdminDep = Annotated[Staff, Depends(admin_staff)]
 
 
 def check_csrf(staff: Staff, token: str | None) -> None:

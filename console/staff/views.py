@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import secrets
 import uuid
 from datetime import date, datetime
 from functools import lru_cache
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 throttle = LoginThrottle()
 
 PAGE_SIZE = 50
+LOGIN_COOKIE = "petition_login"
 CHANNEL_LABELS = {
     "webchat": "网页留言",
     "telegram": "Telegram",
@@ -136,7 +138,17 @@ def _safe_next(target: str | None) -> str:
 def login_form(request: Request, session: SessionDep, next: str | None = None) -> Response:
     if staff_from_request(request, session):
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+    return _login_page(request, {"next": _safe_next(next), "error": None})
+
+
+def _login_page(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """The login form carries a fresh token that must match its cookie (login CSRF)."""
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", {**context, "login_token": token}, status_code)
+    response.set_cookie(
+        LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login"
+    )
+    return response
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -147,17 +159,22 @@ def login(
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
+    login_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     address = _address(request)
     context: dict[str, Any] = {"next": _safe_next(next), "username": username}
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, login_token):
+        context["error"] = "登录页面已过期，请重新输入"
+        return _login_page(request, context, status_code=403)
     if throttle.blocked(address, username):
         context["error"] = "登录失败次数过多，请15分钟后再试"
-        return render(request, "login.html", context, status_code=429)
+        return _login_page(request, context, status_code=429)
     user = user_service.authenticate(session=session, username=username, password=password)
     if user is None:
         throttle.failed(address, username)
         context["error"] = "用户名或密码错误"
-        return render(request, "login.html", context, status_code=401)
+        return _login_page(request, context, status_code=401)
     throttle.succeeded(address, username)
     new = user_service.start_session(
         session=session, user=user, hours=settings.console_session_hours
@@ -173,6 +190,7 @@ def login(
         secure=request.url.scheme == "https" if secure is None else secure,
         path="/",
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
@@ -674,10 +692,12 @@ def install(app: Any) -> None:
     """Mount the console and turn its exceptions into pages."""
     from fastapi import FastAPI
 
+    from console.staff import admin
     from console.staff.auth import CsrfError, ForbiddenError, LoginRequiredError
 
     assert isinstance(app, FastAPI)
     app.include_router(router)
+    app.include_router(admin.router)
 
     def _error_page(request: Request, message: str, status_code: int) -> HTMLResponse:
         session_maker = request.app.state.sessionmaker

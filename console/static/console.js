@@ -37,6 +37,16 @@
     });
   });
 
+  // Similar tickets: "合并到此" fills the merge form's target.
+  document.querySelectorAll("button.merge-pick").forEach((button) => {
+    button.addEventListener("click", () => {
+      const input = document.querySelector('form[data-action="merge"] input[name="target"]');
+      if (!input) return;
+      input.value = button.dataset.number;
+      input.focus();
+    });
+  });
+
   // Hotline intake: ask the bot's classifier and the grid resolver for suggestions.
   const suggest = document.getElementById("suggest");
   if (suggest) {

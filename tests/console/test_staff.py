@@ -45,8 +45,13 @@ def add_user(settings: Settings, username: str, role: Role, grids: list[str] | N
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> int:
+    form = client.get("/login").text
+    match = re.search(r'name="login_token" value="([^"]+)"', form)
+    token = match.group(1) if match else ""
     response = client.post(
-        "/login", data={"username": username, "password": password}, follow_redirects=False
+        "/login",
+        data={"username": username, "password": password, "login_token": token},
+        follow_redirects=False,
     )
     return response.status_code
 
@@ -89,9 +94,9 @@ def test_pages_need_a_login_and_bad_passwords_are_throttled(
     for _ in range(4):
         login(client, "lili", "wrong-password")
     assert login(client, "lili") == 429  # even the right password, for a while
-    assert (
-        "请15分钟后再试" in client.post("/login", data={"username": "lili", "password": "x"}).text
-    )
+    client.cookies.clear()
+    forged = client.post("/login", data={"username": "lili", "password": PASSWORD})
+    assert forged.status_code == 403 and "登录页面已过期" in forged.text  # login CSRF
 
 
 def test_session_cookie_is_http_only_and_logout_ends_it(staff_client: TestClient) -> None:
@@ -225,3 +230,28 @@ def test_exports_follow_the_filter(staff_client: TestClient) -> None:
     book = load_workbook(io.BytesIO(staff_client.get("/export.xlsx?view=all").content))
     assert book.active is not None and book.active.max_row == 3
     assert staff_client.get("/export.pdf").status_code == 422
+
+
+def test_admin_creates_and_deactivates_accounts(client: TestClient, settings: Settings) -> None:
+    add_user(settings, "boss", Role.ADMIN)
+    assert login(client, "boss") == 303
+    token = csrf(client, "/admin/users")
+    form = {"csrf_token": token, "username": "wang", "display_name": "王网格", "password": PASSWORD}
+    missing_grid = client.post("/admin/users", data={**form, "role": "grid_worker"})
+    assert missing_grid.status_code == 422 and "需要指定负责的网格" in missing_grid.text
+    created = client.post(
+        "/admin/users", data={**form, "role": "grid_worker", "grid_codes": [GRID]}
+    )
+    assert created.status_code == 200 and "已创建账号 wang" in created.text
+    assert "王网格" in created.text
+    staff_page = client.get("/admin/users").text
+    user_id = re.findall(r'action="/admin/users/(\d+)/active"', staff_page)[-1]
+    client.post(f"/admin/users/{user_id}/active", data={"csrf_token": token, "active": "false"})
+    client.cookies.clear()
+    assert login(client, "wang") == 401  # deactivated
+    assert login(client, "boss") == 303
+    assert "已停用" in client.get("/admin/users").text
+
+
+def test_only_admins_manage_accounts(staff_client: TestClient) -> None:
+    assert staff_client.get("/admin/users").status_code == 403
