@@ -212,3 +212,29 @@ class Resident:
     @staticmethod
     def text_of(replies: list[dict[str, object]]) -> str:
         return "\n".join(str(r.get("text", "")) for r in replies)
+
+
+def telegram_bot(
+    stack: Stack, *, base_url: str, file_url: str, ready_url: str, token: str
+) -> Service:
+    """The real bot process (``python -m bot``) pointed at a fake Bot API; not started yet."""
+    env = {
+        **stack.env,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_BASE_URL": base_url,
+        "TELEGRAM_BASE_FILE_URL": file_url,
+        "TELEGRAM_WEBHOOK_URL": "",
+        "BOT_STATE_PATH": str(stack.workdir / "bot.sqlite3"),
+        "BOT_NOTIFICATION_POLL_SECONDS": "0.5",
+        "BOT_RETRY_SECONDS": "1",
+        "BOT_POLLING_TIMEOUT_SECONDS": "2",
+    }
+    bot = Service(
+        "bot",
+        [str(ROOT / ".venv/bin/python"), "-m", "bot"],
+        ready_url,
+        env,
+        stack.workdir / "bot.log",
+    )
+    stack.extra.append(bot)
+    return bot

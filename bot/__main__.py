@@ -1,0 +1,40 @@
+"""``python -m bot``: the Telegram bot, or a notice that it is off (for honcho)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.settings import get_settings
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = get_settings()
+    if not settings.telegram_bot_token:
+        print(
+            "Telegram 机器人未启用（未设置 TELEGRAM_BOT_TOKEN）。"
+            f"网页留言已开启：http://localhost:{settings.app_port}/chat",
+            flush=True,
+        )
+        # Stay idle: honcho stops every process as soon as one of them exits.
+        while True:
+            signal.pause()
+    problems = settings.problems()
+    if problems:
+        for problem in problems:
+            print(f"Telegram 机器人无法启动：{problem}", file=sys.stderr, flush=True)
+        return 2
+    from bot.app import serve  # PTB is imported only when the bot actually runs
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The case-store HTTP API, as seen from the bot (attachments, tickets, notifications)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bot.rasa import ServiceUnavailable
+
+
+class CaseStoreRejected(Exception):
+    """The case store refused a request (4xx); ``detail`` is its Chinese message."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(f"{status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+class CaseStoreClient:
+    def __init__(self, base_url: str, *, token: str, timeout: float = 15.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"case store: {exc!r}") from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(f"case store answered {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                detail = str(response.json().get("detail", ""))
+            except (ValueError, AttributeError):
+                detail = ""
+            raise CaseStoreRejected(response.status_code, detail)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ServiceUnavailable("case store answered with something other than JSON") from exc
+
+    async def upload_attachment(
+        self, *, conversation_id: str, data: bytes, filename: str, content_type: str
+    ) -> dict[str, Any]:
+        result = await self._request(
+            "POST",
+            "/api/v1/attachments",
+            data={"conversation_id": conversation_id, "channel": "telegram"},
+            files={"file": (filename, data, content_type)},
+        )
+        return dict(result)
+
+    async def tickets_of(self, conversation_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        result = await self._request(
+            "GET", "/api/v1/tickets", params={"conversation_id": conversation_id, "limit": limit}
+        )
+        return list(result.get("items", []))
+
+    async def ticket(self, number: str) -> dict[str, Any] | None:
+        try:
+            return dict(await self._request("GET", f"/api/v1/tickets/{number}"))
+        except CaseStoreRejected as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    async def pending_notifications(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        result = await self._request(
+            "GET", "/api/v1/notifications", params={"channel": "telegram", "limit": limit}
+        )
+        return list(result.get("items", []))
+
+    async def acknowledge(self, notification_id: int) -> None:
+        await self._request("POST", f"/api/v1/notifications/{notification_id}/delivered")
