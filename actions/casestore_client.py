@@ -103,13 +103,39 @@ class CaseStoreClient:
             raise CaseStoreRejected(response.status_code, _detail(response))
         return response.json()
 
-    async def tickets_of_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+    async def tickets_of_conversation(
+        self, conversation_id: str, limit: int = 5
+    ) -> list[dict[str, Any]]:
+        """The conversation's most recent tickets, newest first."""
         response = await self._request(
-            "GET", "/api/v1/tickets", params={"conversation_id": conversation_id, "limit": 5}
+            "GET", "/api/v1/tickets", params={"conversation_id": conversation_id, "limit": limit}
         )
         if response.status_code != 200:
             raise CaseStoreRejected(response.status_code, _detail(response))
         return list(response.json()["items"])
+
+    async def rate(self, number: str, rating: str, comment: str | None = None) -> dict[str, Any]:
+        """Record the resident's satisfaction rating; ``unresolved`` reopens the ticket.
+
+        Retried like a submission while the store is down. Repeating a rating whose answer
+        was lost does no harm: the same rating again, or a 409 once the ticket is reopened.
+        """
+        body: dict[str, Any] = {"action": "rate", "actor": "resident", "rating": rating}
+        if comment and comment.strip():
+            body["text"] = comment.strip()[:2000]
+        for delay in self.settings.retry_delays:
+            try:
+                return await self._rate_once(number, body)
+            except CaseStoreUnavailable as exc:
+                log.warning("case store unavailable for a rating: %s", exc)
+            await asyncio.sleep(delay)
+        return await self._rate_once(number, body)
+
+    async def _rate_once(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self._request("POST", f"/api/v1/tickets/{number}/actions", json=body)
+        if response.status_code == 200:
+            return dict(response.json())
+        raise CaseStoreRejected(response.status_code, _detail(response))
 
     async def resolve_location(
         self, text: str | None = None, point: tuple[float, float] | None = None

@@ -1,4 +1,6 @@
-"""Web chat (网页留言): the page, and a relay from the page to Rasa's REST channel."""
+"""Web chat (网页留言): the page, a relay from the page to Rasa's REST channel, and the
+delivery of case-store notifications (status, replies, satisfaction) to the page.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from casestore.api.deps import SessionDep
+from casestore.db import session_scope
+from casestore.models import Channel, Notification, NotificationStatus
+from casestore.services import notifications as notification_service
 from console.paths import templates
 
 router = APIRouter(tags=["webchat"])
@@ -18,6 +26,8 @@ log = logging.getLogger(__name__)
 
 SENDER_RE = r"^[A-Za-z0-9_-]{8,64}$"
 UNAVAILABLE = "智能助手暂时无法连接，您的消息已保存在本页面，恢复后会自动发送。"
+BAD_SENDER = "会话编号格式不正确"
+NOTIFICATION_NOT_FOUND = "未找到该通知"
 
 
 class ChatMessage(BaseModel):
@@ -54,7 +64,7 @@ async def relay_message(body: ChatMessage, request: Request) -> JSONResponse:
 async def history(request: Request, sender_id: str) -> JSONResponse:
     """Replay the conversation after a page reload (user and bot turns from the tracker)."""
     if not re.fullmatch(SENDER_RE, sender_id):
-        return JSONResponse(status_code=422, content={"detail": "会话编号格式不正确"})
+        return JSONResponse(status_code=422, content={"detail": BAD_SENDER})
     settings = request.app.state.settings
     client: httpx.AsyncClient = request.app.state.rasa_client
     try:
@@ -75,6 +85,94 @@ async def history(request: Request, sender_id: str) -> JSONResponse:
             buttons = (event.get("data") or {}).get("buttons") or []
             turns.append({"role": "bot", "text": event["text"], "buttons": buttons})
     return JSONResponse(content={"turns": turns})
+
+
+@router.get("/chat/api/notifications")
+def notifications(session: SessionDep, sender: str) -> JSONResponse:
+    """Pending notifications of this conversation, oldest first; the page shows and acks them."""
+    if not re.fullmatch(SENDER_RE, sender):
+        return JSONResponse(status_code=422, content={"detail": BAD_SENDER})
+    rows = notification_service.pending(
+        session=session, channel=Channel.WEBCHAT.value, conversation_id=f"web-{sender}"
+    )
+    return JSONResponse(content={"items": [_notification_out(n) for n in rows]})
+
+
+@router.post("/chat/api/notifications/{notification_id}/delivered")
+async def notification_delivered(
+    request: Request, notification_id: int, sender: str
+) -> JSONResponse:
+    """The page has shown the notification: keep it in the conversation, mark it delivered.
+
+    It is appended to the Rasa tracker as a bot turn first, so that the history after a
+    reload shows it (with its buttons) where it appeared; only then is it marked delivered.
+    If Rasa cannot take it, it stays pending and the page acknowledges it again later.
+    Idempotent; another conversation's notification is a 404.
+    """
+    if not re.fullmatch(SENDER_RE, sender):
+        return JSONResponse(status_code=422, content={"detail": BAD_SENDER})
+    conversation_id = f"web-{sender}"
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+
+    def mine() -> dict[str, Any] | None:
+        with session_scope(factory) as session:
+            note = session.get(Notification, notification_id)
+            if note is None or note.channel != Channel.WEBCHAT.value:
+                return None
+            if note.conversation_id != conversation_id:
+                return None
+            return _notification_out(note)
+
+    def mark() -> dict[str, Any] | None:
+        with session_scope(factory) as session:
+            note = session.get(Notification, notification_id)
+            if note is None:
+                return None
+            return _notification_out(
+                notification_service.mark_delivered(session=session, notification=note)
+            )
+
+    note = await run_in_threadpool(mine)
+    if note is None:
+        return JSONResponse(status_code=404, content={"detail": NOTIFICATION_NOT_FOUND})
+    if note["status"] != NotificationStatus.DELIVERED:
+        settings = request.app.state.settings
+        client: httpx.AsyncClient = request.app.state.rasa_client
+        event = {
+            "event": "bot",
+            "text": note["text"],
+            "data": {"buttons": note["buttons"]},
+            "metadata": {"notification_id": note["id"], "ticket_number": note["ticket_number"]},
+        }
+        try:
+            response = await client.post(
+                f"/conversations/{conversation_id}/tracker/events",
+                params={"token": settings.rasa_token, "include_events": "NONE"},
+                json=event,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("Rasa unreachable for notification %s: %s", notification_id, exc)
+            return JSONResponse(status_code=503, content={"detail": UNAVAILABLE})
+        note = await run_in_threadpool(mark)
+        if note is None:
+            return JSONResponse(status_code=404, content={"detail": NOTIFICATION_NOT_FOUND})
+    return JSONResponse(content=note)
+
+
+def _notification_out(note: Notification) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "ticket_number": note.ticket.number,
+        "kind": note.kind,
+        "text": note.text,
+        "buttons": [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in note.buttons or []
+        ],
+        "status": note.status,
+        "created_at": note.created_at.isoformat(),
+    }
 
 
 def _display_text(event: dict[str, Any]) -> str:

@@ -251,7 +251,8 @@ def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, A
 
 
 def _local_date(ticket: Ticket) -> str:
-    return ticket.due_at.astimezone(LOCAL_TZ).strftime("%Y年%m月%d日")
+    day = ticket.due_at.astimezone(LOCAL_TZ)
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _start(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
@@ -383,11 +384,13 @@ def _rate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
     ticket.rating = action.rating
     data: dict[str, Any] = {"rating": action.rating, "comment": (action.text or "").strip()}
     if action.rating == "unresolved":
-        before = ticket.status
         ticket.status = S.REOPENED
         ticket.closed_at = None
         ticket.due_at = add_working_days(utcnow(), _sla_days(ctx, ticket))
-        data.update({"from": before, "to": ticket.status})
+    elif ticket.status == S.RESOLVED:
+        # Architecture: resolved → closed once the satisfaction is recorded.
+        ticket.status = S.CLOSED
+        ticket.closed_at = utcnow()
     return data
 
 

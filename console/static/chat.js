@@ -1,5 +1,7 @@
 // Web chat: talks to Rasa through the app; keeps the conversation id and any unsent
-// messages in localStorage so a reload or an outage loses nothing.
+// messages in localStorage so a reload or an outage loses nothing. Notifications from the
+// case store (status, staff replies, satisfaction) are polled, shown once and acknowledged;
+// the acknowledgement puts them into the conversation history, so a reload shows them there.
 (function () {
   "use strict";
   const SENDER_KEY = "petition.sender_id";
@@ -8,7 +10,11 @@
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
   const statusBox = document.getElementById("status");
+  const NOTICE_INTERVAL_MS = 5000;
   let sending = false;
+  let ready = false; // history restored: notifications may be appended after it
+  let polling = false;
+  const shownNotices = new Set(); // ids shown on this page, acknowledged or not yet
 
   function newSenderId() {
     const bytes = new Uint8Array(12);
@@ -94,7 +100,35 @@
     flush();
   }
 
+  async function ackNotice(id) {
+    const url = "/chat/api/notifications/" + encodeURIComponent(id) + "/delivered?sender=" + encodeURIComponent(senderId());
+    const res = await fetch(url, { method: "POST" }).catch(() => null);
+    return Boolean(res && (res.ok || res.status === 404));
+  }
+
+  async function pollNotices() {
+    if (!ready || polling || document.hidden) return;
+    polling = true;
+    try {
+      const res = await fetch("/chat/api/notifications?sender=" + encodeURIComponent(senderId())).catch(() => null);
+      if (!res || !res.ok) return;
+      const body = await res.json();
+      for (const note of body.items) {
+        if (!shownNotices.has(note.id)) {
+          shownNotices.add(note.id);
+          append("bot", note.text, note.buttons).classList.add("msg--notice");
+        }
+        // Not acknowledged (e.g. the assistant is unreachable): the next poll tries again
+        // and, the id being known, does not show it a second time.
+        if (!(await ackNotice(note.id))) break;
+      }
+    } finally {
+      polling = false;
+    }
+  }
+
   async function restore() {
+    ready = false;
     const res = await fetch("/chat/api/history?sender_id=" + encodeURIComponent(senderId())).catch(() => null);
     if (res && res.ok) {
       const body = await res.json();
@@ -107,7 +141,9 @@
       showStatus("智能助手暂时无法连接，您可以先留言，恢复后会自动发送。");
     }
     queue().forEach((item) => append("resident", item.display || item.text, null, true));
+    ready = true;
     flush();
+    pollNotices();
   }
 
   form.addEventListener("submit", (e) => {
@@ -137,8 +173,12 @@
   document.getElementById("restart").addEventListener("click", () => {
     localStorage.removeItem(SENDER_KEY);
     saveQueue([]);
+    shownNotices.clear();
     log.innerHTML = "";
     restore();
   });
+  setInterval(pollNotices, NOTICE_INTERVAL_MS);
+  window.addEventListener("focus", pollNotices);
+  document.addEventListener("visibilitychange", pollNotices);
   restore();
 })();

@@ -207,3 +207,15 @@ def test_bad_uploads_are_refused(client: TestClient, auth: dict[str, str]) -> No
         headers=auth,
     ).json()
     assert client.get(f"/open311/v2/media/{unlinked['id']}").status_code == 404
+
+
+def test_rating_a_resolved_ticket_closes_it(client: TestClient, auth: dict[str, str]) -> None:
+    number = file_ticket(client, auth)["number"]
+    act(client, auth, number, action="dispatch")
+    code, body = act(client, auth, number, action="resolve", text="已修复")
+    assert code == 200 and body["status"] == "resolved"
+    code, body = act(client, auth, number, action="rate", rating="satisfied", actor="resident")
+    assert code == 200 and body["status"] == "closed" and body["rating"] == "satisfied"
+    assert body["events"][-1]["data"]["to"] == "closed"
+    code, _ = act(client, auth, number, action="rate", rating="satisfied", actor="resident")
+    assert code == 200  # a closed ticket may be rated again (the resident changes their mind)
