@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `make test` runs, in CI order: lint → unit → Rasa data → train once → stories →
-# integration (real services on loopback). Output goes to test-output/.
+# integration (real services on loopback) → browser. Output goes to test-output/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-output
@@ -30,3 +30,7 @@ step "Rasa story tests"
 
 step "integration tests (Rasa, action server and case store on loopback)"
 .venv/bin/pytest -q -p no:cacheprovider tests/integration --junitxml=test-output/integration.xml
+
+step "browser tests (headless Debian Chromium: web chat → console → closure)"
+scripts/ensure-browser.sh
+.venv/bin/pytest -q -p no:cacheprovider tests/browser --junitxml=test-output/browser.xml
