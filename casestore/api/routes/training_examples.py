@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
 
-from casestore.api.deps import ServiceAuth, SessionDep, TaxonomyDep
-from casestore.models import ExampleSource
+from casestore.api.deps import ServiceAuth, SessionDep, SettingsDep, TaxonomyDep
+from casestore.models import ExampleSource, TrainingExample
 from casestore.schemas import TrainingExampleIn, TrainingExampleOut, TrainingExamplePage
 from casestore.services import training_examples as service
 
@@ -50,3 +51,38 @@ def list_examples(
     return TrainingExamplePage(
         items=[TrainingExampleOut.model_validate(r) for r in rows], total=total
     )
+
+
+class ReviewIn(BaseModel):
+    action: str = Field(pattern="^(accept|relabel|reject)$")
+    actor: str = Field(min_length=1, max_length=64)
+    intent: str | None = Field(default=None, max_length=64)
+    subcategory: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/{example_id}/review", response_model=TrainingExampleOut)
+def review_example(
+    example_id: int,
+    body: ReviewIn,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    settings: SettingsDep,
+) -> TrainingExampleOut:
+    """Accept, relabel or reject an example for the next training (audited)."""
+    example = session.get(TrainingExample, example_id)
+    if example is None:
+        raise HTTPException(status_code=404, detail=f"未找到训练样本 {example_id}")
+    try:
+        service.review(
+            session=session,
+            example=example,
+            action=body.action,
+            actor=body.actor,
+            taxonomy=taxonomy,
+            intents=service.domain_intents(settings.data_dir.parent / "domain.yml"),
+            intent=body.intent,
+            subcategory=body.subcategory,
+        )
+    except service.ReviewError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    return TrainingExampleOut.model_validate(example)
