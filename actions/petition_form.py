@@ -171,17 +171,22 @@ class ActionStartPetition(Action):
 async def record_choice(
     settings: ActionSettings, tracker: Tracker, message: dict[str, Any], chosen: str | None
 ) -> None:
-    """Keep the resident's choice as a training example (best effort: it is not a ticket)."""
-    if not chosen or chosen == "none" or not message.get("text"):
+    """Keep the resident's choice as a training example (best effort: it is not a ticket).
+
+    "都不是" keeps the message as a low-confidence example without a label: an admin labels
+    it in the training inbox.
+    """
+    if not chosen or not message.get("text"):
         return
     predicted = message.get("intent_ranking") or [{}]
     top = next((r for r in predicted if r.get("name") != "nlu_fallback"), {})
+    unlabelled = chosen == "none"
     try:
         await CaseStoreClient(settings).add_training_example(
             {
                 "text": message["text"][:2000],
-                "intent": f"report_{chosen}",
-                "source": "fallback_choice",
+                "intent": None if unlabelled else f"report_{chosen}",
+                "source": "low_confidence" if unlabelled else "fallback_choice",
                 "predicted_intent": top.get("name"),
                 "predicted_confidence": top.get("confidence"),
                 "conversation_id": tracker.sender_id,

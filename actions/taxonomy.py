@@ -24,8 +24,13 @@ class CategoryInfo:
         return f"{INTENT_PREFIX}{self.code}"
 
 
-@lru_cache
 def load(path: Path) -> dict[str, CategoryInfo]:
+    """The taxonomy, read again when the file changes (admins extend it from the console)."""
+    return _load(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, mtime_ns: int) -> dict[str, CategoryInfo]:
     with path.open(encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
     return {

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     app_host: str = "127.0.0.1"
     app_port: int = 8000
     rasa_timeout_seconds: float = 30.0
+    model_dir: Path = ROOT / "models"
+    training_config: Path = ROOT / "config.yml"
+    training_log_dir: Path = ROOT / "var" / "training"
+    model_activation_margin: float = 0.02  # refused when macro-F1 drops by more, unless overridden
     console_session_hours: int = 12
     # None: Secure cookies exactly when the console is reached over HTTPS.
     console_cookie_secure: bool | None = None

@@ -23,6 +23,7 @@ from casestore.api.routes import (
 from casestore.config import Settings, get_settings
 from casestore.db import make_engine, make_sessionmaker
 from casestore.taxonomy import load_taxonomy
+from casestore.training.jobs import JobConfig, JobRunner
 from console import chat
 from console.paths import STATIC_DIR
 from console.staff import views as console_views
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             base_url=settings.rasa_url, timeout=settings.rasa_timeout_seconds
         ) as client:
             app.state.rasa_client = client
+            app.state.jobs.recover()
             yield
         app.state.engine.dispose()
 
@@ -54,6 +56,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.taxonomy = load_taxonomy(settings.data_dir / "taxonomy.yml")
+    app.state.jobs = JobRunner(
+        app.state.sessionmaker,
+        JobConfig(
+            project=settings.data_dir.parent,
+            models_dir=settings.model_dir,
+            log_dir=settings.training_log_dir,
+            training_config=settings.training_config,
+            rasa_url=settings.rasa_url,
+            rasa_token=settings.rasa_token,
+        ),
+    )
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:

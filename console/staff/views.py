@@ -7,6 +7,7 @@ import io
 import logging
 import secrets
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 import yaml
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from openpyxl import Workbook
 from pydantic import ValidationError
@@ -221,18 +222,38 @@ def _parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
         return None
 
 
-def _queue_filter(
-    staff: Staff,
-    view: str,
-    category: str | None,
-    grid: str | None,
-    channel: str | None,
-    since: str | None,
-    until: str | None,
-    overdue: bool,
-    q: str | None,
-    errors: list[str],
-) -> queue.QueueFilter:
+@dataclass(frozen=True)
+class QueueParams:
+    """The queue's filters as they come in the URL (shared by the page and the exports)."""
+
+    view: str = "review"
+    category: str | None = None
+    grid: str | None = None
+    channel: str | None = None
+    since: str | None = None
+    until: str | None = None
+    overdue: bool = False
+    q: str | None = None
+
+
+def queue_params(
+    view: Annotated[str, Query(max_length=32)] = "review",
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    grid: Annotated[str | None, Query(max_length=32)] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    overdue: bool = False,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> QueueParams:
+    return QueueParams(view, category, grid, channel, since, until, overdue, q)
+
+
+QueueParamsDep = Annotated[QueueParams, Depends(queue_params)]
+
+
+def _queue_filter(staff: Staff, p: QueueParams, errors: list[str]) -> queue.QueueFilter:
+    view = p.view
     if view in STATUS_VIEWS:
         statuses = tuple(s.value for s in STATUS_VIEWS[view][1])
     elif view in {s.value for s in TicketStatus}:
@@ -242,13 +263,13 @@ def _queue_filter(
         statuses = ()
     return queue.QueueFilter(
         statuses=statuses,
-        category=category or None,
-        grid_code=grid or None,
-        channel=channel or None,
-        since=_parse_date(since, "开始日期", errors),
-        until=_parse_date(until, "结束日期", errors),
-        overdue=overdue,
-        q=(q or "").strip() or None,
+        category=p.category or None,
+        grid_code=p.grid or None,
+        channel=p.channel or None,
+        since=_parse_date(p.since, "开始日期", errors),
+        until=_parse_date(p.until, "结束日期", errors),
+        overdue=p.overdue,
+        q=(p.q or "").strip() or None,
         grid_scope=staff.grid_scope,
     )
 
@@ -308,31 +329,14 @@ def queue_page(
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
     staff: StaffDep,
-    view: Annotated[str, Query(max_length=32)] = "review",
-    category: Annotated[str | None, Query(max_length=64)] = None,
-    grid: Annotated[str | None, Query(max_length=32)] = None,
-    channel: Annotated[str | None, Query(max_length=16)] = None,
-    since: Annotated[str | None, Query(max_length=10)] = None,
-    until: Annotated[str | None, Query(max_length=10)] = None,
-    overdue: bool = False,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    params: QueueParamsDep,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     errors: list[str] = []
-    f = _queue_filter(staff, view, category, grid, channel, since, until, overdue, q, errors)
+    f = _queue_filter(staff, params, errors)
     rows, total = queue.list_queue(
         session=session, f=f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    params = {
-        "view": view,
-        "category": category,
-        "grid": grid,
-        "channel": channel,
-        "since": since,
-        "until": until,
-        "overdue": overdue,
-        "q": q,
-    }
     context = {
         "staff": staff,
         "rows": [row_view(t, taxonomy, registry) for t in rows],
@@ -340,7 +344,7 @@ def queue_page(
         "page": page,
         "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
         "errors": errors,
-        **_filter_context(taxonomy, registry, staff, params),
+        **_filter_context(taxonomy, registry, staff, asdict(params)),
     }
     return render(request, "queue.html", context, status_code=422 if errors else 200)
 
@@ -634,18 +638,11 @@ def export(
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
     staff: StaffDep,
-    view: Annotated[str, Query(max_length=32)] = "review",
-    category: Annotated[str | None, Query(max_length=64)] = None,
-    grid: Annotated[str | None, Query(max_length=32)] = None,
-    channel: Annotated[str | None, Query(max_length=16)] = None,
-    since: Annotated[str | None, Query(max_length=10)] = None,
-    until: Annotated[str | None, Query(max_length=10)] = None,
-    overdue: bool = False,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    params: QueueParamsDep,
 ) -> Response:
     """The filtered list as XLSX or CSV (UTF-8 with BOM so Excel reads the Chinese)."""
     errors: list[str] = []
-    f = _queue_filter(staff, view, category, grid, channel, since, until, overdue, q, errors)
+    f = _queue_filter(staff, params, errors)
     if errors or fmt not in {"csv", "xlsx"}:
         return JSONResponse({"detail": errors[0] if errors else "只支持 csv 或 xlsx"}, 422)
     rows = (row_view(t, taxonomy, registry) for t in queue.iter_all(session=session, f=f))
@@ -692,12 +689,14 @@ def install(app: Any) -> None:
     """Mount the console and turn its exceptions into pages."""
     from fastapi import FastAPI
 
-    from console.staff import admin
+    from console.staff import admin, taxonomy, training
     from console.staff.auth import CsrfError, ForbiddenError, LoginRequiredError
 
     assert isinstance(app, FastAPI)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(training.router)
+    app.include_router(taxonomy.router)
 
     def _error_page(request: Request, message: str, status_code: int) -> HTMLResponse:
         session_maker = request.app.state.sessionmaker

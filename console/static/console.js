@@ -47,6 +47,39 @@
     });
   });
 
+  // Inbox: tick all.
+  const checkAll = document.getElementById("check-all");
+  if (checkAll) {
+    checkAll.addEventListener("change", () => {
+      document.querySelectorAll('#inbox input[name="ids"]').forEach((box) => { box.checked = checkAll.checked; });
+    });
+  }
+
+  // Training job: live status and log until it finishes.
+  const job = document.getElementById("job");
+  if (job) {
+    let offset = 0;
+    const log = document.getElementById("job-log");
+    const poll = async () => {
+      try {
+        const response = await fetch(`/admin/training/jobs/${job.dataset.job}/progress?offset=${offset}`);
+        const data = await response.json();
+        if (data.log) { log.textContent += data.log; log.scrollTop = log.scrollHeight; }
+        offset = data.offset;
+        document.getElementById("job-status").textContent = data.status;
+        document.getElementById("job-stage").textContent = data.stage;
+        if (data.error) { const e = document.getElementById("job-error"); e.textContent = data.error; e.hidden = false; }
+        if (data.model_version_id) {
+          document.getElementById("job-version").href = `/admin/models/${data.model_version_id}`;
+          document.getElementById("job-result").hidden = !data.finished;
+        }
+        if (data.finished) { const c = document.getElementById("cancel-form"); if (c) c.hidden = true; return; }
+      } catch (err) { /* the server may be restarting; keep polling */ }
+      setTimeout(poll, 1500);
+    };
+    poll();
+  }
+
   // Hotline intake: ask the bot's classifier and the grid resolver for suggestions.
   const suggest = document.getElementById("suggest");
   if (suggest) {

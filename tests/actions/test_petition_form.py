@@ -276,6 +276,16 @@ async def test_choice_after_fallback_uses_the_earlier_message(
     assert recorded[0]["predicted_intent"] == "report_public_safety"
     assert recorded[0]["source"] == "fallback_choice"
 
+    none_of_these = make_tracker(
+        text='/choose_category{"chosen_category":"none"}',
+        intent="choose_category",
+        entities=[{"entity": "chosen_category", "value": "none"}],
+        events=[earlier, {"event": "bot", "text": "请选择"}, {"event": "user", "text": "/choose"}],
+    )
+    await petition_form.ActionStartPetition().run(CollectingDispatcher(), none_of_these, DOMAIN)
+    assert recorded[1]["source"] == "low_confidence" and recorded[1]["intent"] is None
+    assert recorded[1]["text"] == earlier["text"]
+
 
 async def test_clarify_offers_top_three_and_none(action_settings: ActionSettings) -> None:
     from actions.clarify import ActionClarifyCategory

@@ -1,0 +1,405 @@
+"""Admin pages for retraining: inbox, data view, training jobs, model versions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from casestore.api.deps import SessionDep, SettingsDep, TaxonomyDep
+from casestore.models import (
+    ExampleSource,
+    JobStatus,
+    ModelStatus,
+    ModelVersion,
+    TrainingExample,
+    TrainingJob,
+)
+from casestore.services import audit
+from casestore.services import training_examples as examples
+from casestore.taxonomy import Taxonomy
+from casestore.training import datasets, jobs, registry
+from console.staff.auth import AdminDep, check_csrf
+from console.staff.charts import confusion_svg
+from console.staff.views import render
+
+router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
+
+SOURCE_LABELS = {
+    ExampleSource.CORRECTION.value: "坐席更正",
+    ExampleSource.FALLBACK_CHOICE.value: "市民选择",
+    ExampleSource.LOW_CONFIDENCE.value: "低置信度",
+    ExampleSource.IMPORT.value: "历史导入",
+    ExampleSource.SEED.value: "初始数据",
+}
+STATUS_LABELS = {"pending": "待审核", "accepted": "已采纳", "rejected": "已舍弃"}
+PAGE = 100
+
+
+def intent_choices(taxonomy: Taxonomy, intents: tuple[str, ...]) -> list[tuple[str, str]]:
+    """'intent|subcategory' values for one select: categories, their subcategories, others."""
+    choices: list[tuple[str, str]] = []
+    for category in taxonomy.categories:
+        choices.append((f"{category.intent}|", category.name))
+        choices += [(f"{category.intent}|{s.code}", f"　{category.name} / {s.name}")
+                    for s in category.subcategories]  # fmt: skip
+    choices += [(f"{i}|", i) for i in intents if not i.startswith("report_")]
+    return choices
+
+
+def label_name(taxonomy: Taxonomy, intent: str | None, sub: str | None = None) -> str:
+    if not intent:
+        return "（无）"
+    if intent.startswith("report_"):
+        category = taxonomy.get(intent[len("report_") :])
+        if category:
+            subcategory = category.subcategory(sub)
+            return category.name + (f" / {subcategory.name}" if subcategory else "")
+    return intent
+
+
+def _back(path: str, error: str) -> RedirectResponse:
+    """Back to a page with a message (encoded: messages contain '#', '&' …)."""
+    return RedirectResponse(f"{path}?{urlencode({'error': error})}", status_code=303)
+
+
+def _intents(request: Request) -> tuple[str, ...]:
+    root = request.app.state.settings.data_dir.parent
+    return examples.domain_intents(root / "domain.yml")
+
+
+# ---------------------------------------------------------------- inbox
+
+
+@router.get("/training", response_class=HTMLResponse)
+def inbox(
+    request: Request,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    staff: AdminDep,
+    source: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str, Query(pattern="^(pending|accepted|rejected)$")] = "pending",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    error: str | None = None,
+) -> HTMLResponse:
+    query = select(TrainingExample).where(TrainingExample.status == status)
+    if source:
+        query = query.where(TrainingExample.source == source)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(TrainingExample.id.desc()).limit(PAGE).offset((page - 1) * PAGE)
+    ).all()
+    counts = dict(
+        session.execute(
+            select(TrainingExample.status, func.count()).group_by(TrainingExample.status)
+        ).all()
+    )
+    context = {
+        "staff": staff,
+        "rows": [
+            {
+                "example": r,
+                "label": label_name(taxonomy, r.intent, r.subcategory),
+                "predicted": label_name(taxonomy, r.predicted_intent),
+                "source": SOURCE_LABELS.get(r.source, r.source),
+            }
+            for r in rows
+        ],
+        "total": total,
+        "counts": {k: counts.get(k, 0) for k in STATUS_LABELS},
+        "status": status,
+        "source": source or "",
+        "sources": SOURCE_LABELS,
+        "status_labels": STATUS_LABELS,
+        "choices": intent_choices(taxonomy, _intents(request)),
+        "page": page,
+        "error": error,
+        "done": request.query_params.get("done", ""),
+    }
+    return render(request, "training_inbox.html", context)
+
+
+@router.post("/training/review", response_class=HTMLResponse)
+async def review(
+    request: Request, session: SessionDep, taxonomy: TaxonomyDep, staff: AdminDep
+) -> Response:
+    """One example (buttons on its row) or the ticked ones (bulk), accepted/relabelled/rejected."""
+    form = await request.form()
+    check_csrf(staff, str(form.get("csrf_token") or ""))
+    action = str(form.get("action") or "")
+    one_action, _, one_id = str(form.get("one") or "").partition(":")
+    if one_id.isdigit():  # the buttons on a row
+        action, ids = one_action, [int(one_id)]
+    else:
+        ids = [int(str(v)) for v in form.getlist("ids") if str(v).isdigit()]
+    if not ids:
+        return _back("/admin/training", "请先勾选样本")
+    intents = _intents(request)
+    done = 0
+    for example_id in ids:
+        example = session.get(TrainingExample, example_id)
+        if example is None:
+            continue
+        label = str(form.get(f"label_{example_id}") or form.get("label") or "")
+        intent, _, sub = label.partition("|")
+        kind = action
+        if (
+            action == "accept"
+            and label
+            and (intent, sub or None)
+            != (
+                example.intent,
+                example.subcategory,
+            )
+        ):
+            kind = "relabel"
+        try:
+            examples.review(
+                session=session,
+                example=example,
+                action=kind,
+                actor=staff.actor,
+                taxonomy=taxonomy,
+                intents=intents,
+                intent=intent or None,
+                subcategory=sub or None,
+            )
+        except examples.ReviewError as exc:
+            session.rollback()
+            return _back("/admin/training", f"样本 {example_id}：{exc}")
+        done += 1
+    return RedirectResponse(f"/admin/training?done={done}", status_code=303)
+
+
+# ---------------------------------------------------------------- data view
+
+
+@router.get("/training/data", response_class=HTMLResponse)
+def data_view(
+    request: Request,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    settings: SettingsDep,
+    staff: AdminDep,
+) -> HTMLResponse:
+    report = datasets.analyse(
+        seed_dir=settings.data_dir / "nlu", accepted=examples.accepted(session)
+    )
+    context = {
+        "staff": staff,
+        "report": report,
+        "name": lambda intent, sub=None: label_name(taxonomy, intent, sub),
+        "choices": intent_choices(taxonomy, _intents(request)),
+        "history": audit.recent(session, object_type="training_example", limit=30),
+    }
+    return render(request, "training_data.html", context)
+
+
+@router.post("/training/examples/{example_id}", response_class=HTMLResponse)
+def edit_example(
+    example_id: int,
+    request: Request,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    staff: AdminDep,
+    csrf_token: Annotated[str, Form()] = "",
+    text: Annotated[str, Form(max_length=2000)] = "",
+    label: Annotated[str, Form(max_length=140)] = "",
+    delete: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Edit the text or label of a collected example, or delete it; both audited."""
+    check_csrf(staff, csrf_token)
+    example = session.get(TrainingExample, example_id)
+    if example is None:
+        return RedirectResponse("/admin/training/data", status_code=303)
+    if delete:
+        audit.record(session, actor=staff.actor, action="example_delete",
+                     object_type="training_example", object_id=example_id,
+                     data={"text": example.text[:200], "intent": example.intent})  # fmt: skip
+        session.delete(example)
+        return RedirectResponse("/admin/training/data#collected", status_code=303)
+    intent, _, sub = label.partition("|")
+    text = " ".join(text.split())
+    try:
+        if len(text) < 2:
+            raise examples.ReviewError("样本内容至少2个字")
+        examples.check_label(taxonomy, _intents(request), intent or None, sub or None)
+    except examples.ReviewError as exc:
+        return _back("/admin/training", str(exc))
+    before = {"text": example.text, "intent": example.intent, "subcategory": example.subcategory}
+    example.text, example.intent, example.subcategory = text, intent, sub or None
+    audit.record(session, actor=staff.actor, action="example_edit",
+                 object_type="training_example", object_id=example_id,
+                 data={"before": before, "after": {"text": text, "intent": intent,
+                                                   "subcategory": sub or None}})  # fmt: skip
+    return RedirectResponse("/admin/training/data#collected", status_code=303)
+
+
+# ---------------------------------------------------------------- jobs and models
+
+
+def _runner(request: Request) -> jobs.JobRunner:
+    runner: jobs.JobRunner = request.app.state.jobs
+    return runner
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(
+    request: Request, session: SessionDep, staff: AdminDep, error: str | None = None
+) -> HTMLResponse:
+    versions = session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
+    recent_jobs = session.scalars(select(TrainingJob).order_by(TrainingJob.id.desc()).limit(10))
+    pending = session.scalar(select(func.count()).where(TrainingExample.status == "accepted"))
+    context = {
+        "staff": staff,
+        "versions": versions,
+        "jobs": list(recent_jobs),
+        "stages": jobs.STAGES,
+        "accepted": pending,
+        "error": error,
+        "model_status": {
+            ModelStatus.ACTIVE.value: "使用中",
+            ModelStatus.CANDIDATE.value: "候选",
+            ModelStatus.RETIRED.value: "已停用",
+        },
+    }
+    return render(request, "models.html", context)
+
+
+@router.post("/training/jobs")
+def start_job(
+    request: Request,
+    session: SessionDep,
+    staff: AdminDep,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(staff, csrf_token)
+    session.commit()  # the runner writes with its own sessions (SQLite: one writer at a time)
+    try:
+        job_id = _runner(request).start(staff.actor)
+    except jobs.JobConflictError as exc:
+        return _back("/admin/models", str(exc))
+    return RedirectResponse(f"/admin/training/jobs/{job_id}", status_code=303)
+
+
+@router.get("/training/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(job_id: int, request: Request, session: SessionDep, staff: AdminDep) -> Response:
+    job = session.get(TrainingJob, job_id)
+    if job is None:
+        return _back("/admin/models", "未找到该训练任务")
+    return render(request, "training_job.html", {"staff": staff, "job": job, "stages": jobs.STAGES})
+
+
+@router.get("/training/jobs/{job_id}/progress")
+def job_progress(
+    job_id: int,
+    session: SessionDep,
+    staff: AdminDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """Live view: status, stage and the log from `offset` on (polled by the page)."""
+    job = session.get(TrainingJob, job_id)
+    if job is None:
+        return JSONResponse({"detail": "未找到该训练任务"}, status_code=404)
+    text, next_offset = jobs.read_log(job.log_path, offset)
+    return JSONResponse(
+        {
+            "status": job.status,
+            "stage": jobs.STAGES.get(job.stage, job.stage),
+            "error": job.error,
+            "log": text,
+            "offset": next_offset,
+            "model_version_id": job.model_version_id,
+            "finished": job.status != JobStatus.RUNNING,
+        }
+    )
+
+
+@router.post("/training/jobs/{job_id}/cancel")
+def cancel_job(
+    job_id: int,
+    request: Request,
+    session: SessionDep,
+    staff: AdminDep,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(staff, csrf_token)
+    session.commit()
+    _runner(request).cancel(job_id, staff.actor)
+    return RedirectResponse(f"/admin/training/jobs/{job_id}", status_code=303)
+
+
+@router.get("/models/{version_id}", response_class=HTMLResponse)
+def version_page(
+    version_id: int,
+    request: Request,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    staff: AdminDep,
+    error: str | None = None,
+) -> Response:
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        return _back("/admin/models", "未找到该模型版本")
+    comparison: dict[str, Any] = dict(version.metrics.get("comparison") or {})
+    confusion = version.metrics.get("confusion") or comparison.get("confusion")
+    names = {c.code: c.name for c in taxonomy.categories}
+    context = {
+        "staff": staff,
+        "version": version,
+        "comparison": comparison,
+        "names": names,
+        "chart": confusion_svg(confusion, names) if confusion else None,
+        "error": error,
+        "history": [
+            e
+            for e in audit.recent(session, object_type="model_version", limit=200)
+            if e.object_id == str(version.id)
+        ],
+    }
+    return render(request, "model_version.html", context)
+
+
+@router.post("/models/{version_id}/activate")
+def activate(
+    version_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: AdminDep,
+    csrf_token: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    rollback: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    check_csrf(staff, csrf_token)
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        return _back("/admin/models", "未找到该模型版本")
+    try:
+        if rollback:
+            registry.rollback(
+                session,
+                actor=staff.actor,
+                rasa_url=settings.rasa_url,
+                rasa_token=settings.rasa_token,
+                models_dir=settings.model_dir,
+                to_version=version,
+            )
+        else:
+            registry.activate(
+                session,
+                version,
+                actor=staff.actor,
+                rasa_url=settings.rasa_url,
+                rasa_token=settings.rasa_token,
+                models_dir=settings.model_dir,
+                margin=settings.model_activation_margin,
+                override_reason=reason.strip() or None,
+            )
+    except registry.RegistryError as exc:
+        session.rollback()
+        return _back(f"/admin/models/{version_id}", str(exc))
+    return RedirectResponse(f"/admin/models/{version_id}", status_code=303)
