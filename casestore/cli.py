@@ -4,32 +4,38 @@ petition classify --csv IN --text-col C --out OUT
 petition nlu eval --csv FILE --text-col C --label-col L [--json]
 petition nlu import --csv|--xlsx FILE --text-col C --label-col L [--map MAP.yml]
 petition nlu dict
-petition train
+petition train [--config C] | petition train --out DIR
+petition models list | eval V | activate V [--reason R] | rollback [V]
 petition users create --username U --role admin|staff|grid_worker [--grid CODE]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from casestore.config import ROOT, Settings, get_settings
 from casestore.db import make_engine, make_sessionmaker, session_scope
 from casestore.grids import formats
 from casestore.grids.registry import RegistryError, load_registry, load_registry_files
 from casestore.lexicon import build_user_dictionary
-from casestore.models import ROLE_LABELS, Role
+from casestore.models import ROLE_LABELS, ModelVersion, Role
+from casestore.services import training_examples as examples
 from casestore.services import users as user_service
+from casestore.services.tickets import LOCAL_TZ
 from casestore.taxonomy import Taxonomy, load_taxonomy
-from casestore.training import history, metrics, trainer
+from casestore.training import history, metrics, registry, trainer
 from casestore.training.rasa_client import RasaParser, RasaUnavailable
 
 # A project folder with config.yml, domain.yml and data/ (tests point this elsewhere).
@@ -220,14 +226,136 @@ def cmd_grids_import(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    out = Path(args.out)
-    print("开始训练 Rasa 模型（数据未变化时 Rasa 会直接复用已有结果）…", flush=True)
+    config = Path(args.config) if args.config else None
+    if args.out:  # a plain model file, outside the registry (e.g. a project copy)
+        print("开始训练 Rasa 模型（数据未变化时 Rasa 会直接复用已有结果）…", flush=True)
+        try:
+            result = trainer.train(project=PROJECT, out_dir=Path(args.out), name=args.name,
+                                   force=args.force, config=config)  # fmt: skip
+        except trainer.TrainingFailed as exc:
+            raise CommandError(str(exc)) from exc
+        size = result.model.stat().st_size / 1e6
+        print(f"模型已保存：{result.model}（{size:.1f} MB，用时 {result.seconds:.0f} 秒）")
+        return
+    settings = _settings()
+    with _session() as session, tempfile.TemporaryDirectory(prefix="petition-train-") as tmp:
+        accepted = examples.accepted(session)
+        extra = Path(tmp) / "accepted.yml"
+        extra.write_text(examples.to_nlu_yaml(accepted), encoding="utf-8")
+        print(f"开始训练：项目数据 + {len(accepted)} 条已采纳样本（约3分钟）…", flush=True)
+        try:
+            result = trainer.train(project=PROJECT, out_dir=Path(tmp), name="candidate",
+                                   force=True, extra_data=[extra], config=config)  # fmt: skip
+        except trainer.TrainingFailed as exc:
+            raise CommandError(str(exc)) from exc
+        version = registry.register(
+            session,
+            model_file=result.model,
+            created_by=_actor(),
+            train_seconds=result.seconds,
+            fingerprint=registry.data_fingerprint(PROJECT, [extra]),
+            example_count=len(accepted),
+            models_dir=settings.model_dir,
+        )
+        print(f"已登记模型版本 {version.name}（#{version.id}，训练 {result.seconds:.0f} 秒）")
+        _evaluate(session, version.id)
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[Session]:
+    engine = make_engine(_settings().database_url)
     try:
-        result = trainer.train(project=PROJECT, out_dir=out, name=args.name, force=args.force)
-    except trainer.TrainingFailed as exc:
+        with session_scope(make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _version(session: Session, ref: str) -> ModelVersion:
+    version = registry.find_version(session, ref)
+    if version is None:
+        raise CommandError(f"未找到模型版本 {ref}（用 petition models list 查看）")
+    return version
+
+
+def _evaluate(session: Session, version_id: int) -> None:
+    settings = _settings()
+    print("在保留测试集上与当前模型对比（加载两个模型，约1分钟）…", flush=True)
+    try:
+        c = registry.evaluate_version(
+            session, version_id=version_id, project=PROJECT, models_dir=settings.model_dir
+        )
+    except registry.RegistryError as exc:
         raise CommandError(str(exc)) from exc
-    size = result.model.stat().st_size / 1e6
-    print(f"模型已保存：{result.model}（{size:.1f} MB，用时 {result.seconds:.0f} 秒）")
+    print(f"保留测试集 {c['n']} 条（当前模型：{c.get('active_name') or '无'}）")
+    for key, label in (("accuracy", "准确率"), ("macro_f1", "宏平均F1")):
+        print(f"  {label}: 当前 {c['active'][key]:.3f} → 新版本 {c['candidate'][key]:.3f}"
+              f"（{c['delta'][key]:+.3f}）")  # fmt: skip
+    worse = [p for p in c["per_class"] if p["delta"] < 0]
+    if worse:
+        print("  F1 下降的分类：" + "，".join(f"{p['label']} {p['delta']:+.2f}" for p in worse))
+    print(f"  预测变化的样本：{len(c['changed'])} 条")
+
+
+def cmd_models_list(args: argparse.Namespace) -> None:
+    with _session() as session:
+        registry.ensure_baseline(session, models_dir=_settings().model_dir, project=PROJECT)
+        versions = registry.list_versions(session)
+        if not versions:
+            print("还没有模型版本")
+        for v in versions:
+            scores = ""
+            if "accuracy" in (v.metrics or {}):
+                scores = f"准确率 {v.metrics['accuracy']:.3f} 宏F1 {v.metrics['macro_f1']:.3f}"
+            created = v.created_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+            print(f"#{v.id:<4} {v.name:<24} {v.status:<9} {created} {v.created_by:<16} {scores}")
+
+
+def cmd_models_eval(args: argparse.Namespace) -> None:
+    with _session() as session:
+        _evaluate(session, _version(session, args.version).id)
+
+
+def cmd_models_activate(args: argparse.Namespace) -> None:
+    settings = _settings()
+    with _session() as session:
+        version = _version(session, args.version)
+        try:
+            registry.activate(
+                session,
+                version,
+                actor=_actor(),
+                rasa_url=settings.rasa_url,
+                rasa_token=settings.rasa_token,
+                models_dir=settings.model_dir,
+                margin=settings.model_activation_margin,
+                override_reason=args.reason,
+            )
+        except registry.RegistryError as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"已启用模型 {version.name}（Rasa 已热切换，无需重启）")
+
+
+def cmd_models_rollback(args: argparse.Namespace) -> None:
+    settings = _settings()
+    with _session() as session:
+        target = _version(session, args.version) if args.version else None
+        try:
+            version = registry.rollback(
+                session,
+                actor=_actor(),
+                rasa_url=settings.rasa_url,
+                rasa_token=settings.rasa_token,
+                models_dir=settings.model_dir,
+                to_version=target,
+            )
+        except registry.RegistryError as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"已回滚到模型 {version.name}")
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -323,11 +451,28 @@ def build_parser() -> argparse.ArgumentParser:
     grid_import.add_argument("--out-dir", default=str(DATA / "grids"))
     grid_import.set_defaults(func=cmd_grids_import)
 
-    train = commands.add_parser("train", help="train a new Rasa model from all data")
-    train.add_argument("--out", default=str(PROJECT / "models"))
-    train.add_argument("--name", default="petition")
-    train.add_argument("--force", action="store_true", help="retrain even if nothing changed")
+    train = commands.add_parser(
+        "train", help="train a candidate model (registered, compared with the active one)"
+    )
+    train.add_argument("--config", help="pipeline config (default: config.yml)")
+    train.add_argument("--out", help="only write a model file into this folder (no registry)")
+    train.add_argument("--name", default="petition", help="file name with --out")
+    train.add_argument("--force", action="store_true", help="with --out: retrain even if unchanged")
     train.set_defaults(func=cmd_train)
+
+    models = commands.add_parser("models", help="model versions (模型版本)")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    model_commands.add_parser("list", help="all versions").set_defaults(func=cmd_models_list)
+    evaluate_model = model_commands.add_parser("eval", help="compare with the active model")
+    evaluate_model.add_argument("version", help="id or name")
+    evaluate_model.set_defaults(func=cmd_models_eval)
+    activate = model_commands.add_parser("activate", help="hot-swap the bot to this version")
+    activate.add_argument("version", help="id or name")
+    activate.add_argument("--reason", help="needed when macro-F1 drops more than the margin")
+    activate.set_defaults(func=cmd_models_activate)
+    rollback = model_commands.add_parser("rollback", help="back to an earlier version")
+    rollback.add_argument("version", nargs="?", help="id or name (default: the previous one)")
+    rollback.set_defaults(func=cmd_models_rollback)
 
     users = commands.add_parser("users", help="console accounts (坐席账号)")
     user_commands = users.add_subparsers(dest="users_command", required=True)

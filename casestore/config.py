@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     # None: Secure cookies exactly when the console is reached over HTTPS.
     console_cookie_secure: bool | None = None
 
+    @field_validator("data_dir", "model_dir", "training_config", "training_log_dir")
+    @classmethod
+    def _inside_checkout(cls, value: Path) -> Path:
+        """Relative paths (MODEL_DIR=models in the Makefile) are relative to the checkout."""
+        return value if value.is_absolute() else ROOT / value
+
     @field_validator("casestore_api_token")
     @classmethod
     def _refuse_placeholder(cls, value: str) -> str:

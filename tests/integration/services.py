@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -105,6 +106,11 @@ def start_stack(workdir: Path, on_progress: Callable[[str], None] = print) -> St
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}; run `make train` first")
     ports = {name: free_port() for name in ("app", "rasa", "actions")}
+    # Each stack runs its own copy of the model: activating a retrained model in a test
+    # replaces that copy, never the checkout's models/petition.tar.gz.
+    model_dir = workdir / "models"
+    model_dir.mkdir(exist_ok=True)
+    shutil.copy2(MODEL, model_dir / MODEL.name)
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'petition.db'}",
@@ -114,6 +120,8 @@ def start_stack(workdir: Path, on_progress: Callable[[str], None] = print) -> St
         "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
         "OUTBOX_PATH": str(workdir / "outbox.db"),
+        "MODEL_DIR": str(model_dir),
+        "TRAINING_LOG_DIR": str(workdir / "training"),
         "CASESTORE_RETRY_DELAYS": "0.2,0.4",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -170,7 +178,7 @@ def start_stack(workdir: Path, on_progress: Callable[[str], None] = print) -> St
             "--port",
             str(ports["rasa"]),
             "--model",
-            str(MODEL),
+            str(model_dir / MODEL.name),
             "--endpoints",
             "endpoints.yml",
             "--credentials",
