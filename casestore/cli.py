@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from casestore.config import ROOT, Settings, get_settings
 from casestore.db import make_engine, make_sessionmaker, session_scope
@@ -238,27 +238,30 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"模型已保存：{result.model}（{size:.1f} MB，用时 {result.seconds:.0f} 秒）")
         return
     settings = _settings()
-    with _session() as session, tempfile.TemporaryDirectory(prefix="petition-train-") as tmp:
-        accepted = examples.accepted(session)
+    with tempfile.TemporaryDirectory(prefix="petition-train-") as tmp:
         extra = Path(tmp) / "accepted.yml"
-        extra.write_text(examples.to_nlu_yaml(accepted), encoding="utf-8")
+        with _session() as session:  # short transactions: the console keeps working
+            accepted = examples.accepted(session)
+            extra.write_text(examples.to_nlu_yaml(accepted), encoding="utf-8")
         print(f"开始训练：项目数据 + {len(accepted)} 条已采纳样本（约3分钟）…", flush=True)
         try:
             result = trainer.train(project=PROJECT, out_dir=Path(tmp), name="candidate",
                                    force=True, extra_data=[extra], config=config)  # fmt: skip
         except trainer.TrainingFailed as exc:
             raise CommandError(str(exc)) from exc
-        version = registry.register(
-            session,
-            model_file=result.model,
-            created_by=_actor(),
-            train_seconds=result.seconds,
-            fingerprint=registry.data_fingerprint(PROJECT, [extra]),
-            example_count=len(accepted),
-            models_dir=settings.model_dir,
-        )
-        print(f"已登记模型版本 {version.name}（#{version.id}，训练 {result.seconds:.0f} 秒）")
-        _evaluate(session, version.id)
+        with _session() as session:
+            version = registry.register(
+                session,
+                model_file=result.model,
+                created_by=_actor(),
+                train_seconds=result.seconds,
+                fingerprint=registry.data_fingerprint(PROJECT, [extra]),
+                example_count=len(accepted),
+                models_dir=settings.model_dir,
+            )
+            name, version_id = version.name, version.id
+    print(f"已登记模型版本 {name}（#{version_id}，训练 {result.seconds:.0f} 秒）")
+    _evaluate(version_id)
 
 
 def _actor() -> str:
@@ -266,13 +269,18 @@ def _actor() -> str:
 
 
 @contextlib.contextmanager
-def _session() -> Iterator[Session]:
+def _factory() -> Iterator[sessionmaker[Session]]:
     engine = make_engine(_settings().database_url)
     try:
-        with session_scope(make_sessionmaker(engine)) as session:
-            yield session
+        yield make_sessionmaker(engine)
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[Session]:
+    with _factory() as factory, session_scope(factory) as session:
+        yield session
 
 
 def _version(session: Session, ref: str) -> ModelVersion:
@@ -282,13 +290,14 @@ def _version(session: Session, ref: str) -> ModelVersion:
     return version
 
 
-def _evaluate(session: Session, version_id: int) -> None:
+def _evaluate(version_id: int) -> None:
     settings = _settings()
     print("在保留测试集上与当前模型对比（加载两个模型，约1分钟）…", flush=True)
     try:
-        c = registry.evaluate_version(
-            session, version_id=version_id, project=PROJECT, models_dir=settings.model_dir
-        )
+        with _factory() as factory:
+            c = registry.evaluate_version(
+                factory, version_id=version_id, project=PROJECT, models_dir=settings.model_dir
+            )
     except registry.RegistryError as exc:
         raise CommandError(str(exc)) from exc
     print(f"保留测试集 {c['n']} 条（当前模型：{c.get('active_name') or '无'}）")
@@ -317,7 +326,8 @@ def cmd_models_list(args: argparse.Namespace) -> None:
 
 def cmd_models_eval(args: argparse.Namespace) -> None:
     with _session() as session:
-        _evaluate(session, _version(session, args.version).id)
+        version_id = _version(session, args.version).id
+    _evaluate(version_id)
 
 
 def cmd_models_activate(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD" SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
 echo "==> grid resolution";    .venv/bin/python -m bench.grids
 echo "==> console queue";      .venv/bin/python -m bench.console_queue
+echo "==> retraining cycle";   .venv/bin/python -m bench.retrain_cycle
 echo "==> turn latency";       .venv/bin/python -m bench.turn_latency --residents 10 --rounds 3
 echo "==> NLU (CV, held-out, training, parse latency)"
 .venv-rasa/bin/python -m bench.nlu

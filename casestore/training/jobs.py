@@ -186,10 +186,9 @@ class JobRunner:
                     job.model_version_id = version_id
             self._stage(job_id, "evaluate")
             started = time.monotonic()
-            with session_scope(self._factory) as session:
-                registry.evaluate_version(
-                    session, version_id=version_id, project=cfg.project, models_dir=cfg.models_dir
-                )
+            registry.evaluate_version(
+                self._factory, version_id=version_id, project=cfg.project, models_dir=cfg.models_dir
+            )
             self._log(job_id, f"评估用时 {time.monotonic() - started:.0f} 秒\n")
             self._finish(job_id, JobStatus.SUCCEEDED)
         except _Cancelled:

@@ -22,9 +22,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from casestore.config import ROOT
+from casestore.db import session_scope
 from casestore.models import ModelStatus, ModelVersion, utcnow
 from casestore.services import audit
 from casestore.services.tickets import LOCAL_TZ
@@ -257,36 +258,46 @@ def compare(
 
 
 def evaluate_version(
-    session: Session, *, version_id: int, project: Path, models_dir: Path
+    factory: sessionmaker[Session], *, version_id: int, project: Path, models_dir: Path
 ) -> dict[str, Any]:
-    """Compare a version with the active one on the held-back set; stored on the version."""
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise RegistryError(f"未找到模型版本 {version_id}")
-    active = ensure_baseline(session, models_dir=models_dir, project=project)
+    """Compare a version with the active one on the held-back set; stored on the version.
+
+    Loading two models takes about a minute: no database transaction stays open meanwhile
+    (SQLite has one writer, and the console must keep working).
+    """
+    with session_scope(factory) as session:
+        version = session.get(ModelVersion, version_id)
+        if version is None:
+            raise RegistryError(f"未找到模型版本 {version_id}")
+        active = ensure_baseline(session, models_dir=models_dir, project=project)
+        files = [Path(version.file_path)]
+        active_id = active.id if active is not None and active.id != version.id else None
+        if active is not None and active_id is not None:
+            files.append(Path(active.file_path))
+        active_name = active.name if active is not None else None
     rows = holdout_rows(project)
     if not rows:
         raise RegistryError("没有保留测试集（tests/data/nlu_holdout、data/holdout）")
-    files = [Path(version.file_path)]
-    if active is not None and active.id != version.id:
-        files.append(Path(active.file_path))
     predictions = predict(files, [r["text"] for r in rows], project=project)
     candidate = predictions[str(files[0])]
     baseline = predictions[str(files[1])] if len(files) > 1 else None
     comparison = compare(rows, candidate, baseline)
-    comparison["active_name"] = active.name if active is not None else None
-    version.metrics = {
-        "accuracy": comparison["candidate"]["accuracy"],
-        "macro_f1": comparison["candidate"]["macro_f1"],
-        "comparison": comparison,
-    }
-    if active is not None and active.id != version.id and baseline is not None:
-        active.metrics = {
-            **(active.metrics or {}),
-            "accuracy": comparison["active"]["accuracy"],
-            "macro_f1": comparison["active"]["macro_f1"],
+    comparison["active_name"] = active_name
+    with session_scope(factory) as session:
+        version = session.get(ModelVersion, version_id)
+        assert version is not None
+        version.metrics = {
+            "accuracy": comparison["candidate"]["accuracy"],
+            "macro_f1": comparison["candidate"]["macro_f1"],
+            "comparison": comparison,
         }
-    session.flush()
+        current = session.get(ModelVersion, active_id) if active_id is not None else None
+        if current is not None:
+            current.metrics = {
+                **(current.metrics or {}),
+                "accuracy": comparison["active"]["accuracy"],
+                "macro_f1": comparison["active"]["macro_f1"],
+            }
     return comparison
 
 
@@ -325,7 +336,12 @@ def _switch(
     model_file = Path(version.file_path)
     if not model_file.exists():
         raise RegistryError(f"模型文件不存在：{model_file}")
-    _hot_swap(rasa_url, rasa_token, model_file)  # nothing changes in the DB if this fails
+    version_id = version.id
+    # Rasa needs ~30 s to load a model: end the transaction first, so SQLite's single write
+    # lock is not held meanwhile. Nothing has been written yet; nothing is if the swap fails.
+    session.commit()
+    _hot_swap(rasa_url, rasa_token, model_file)
+    version = session.get(ModelVersion, version_id) or version
     tmp = models_dir / f".{ACTIVE_FILE}.{secrets.token_hex(4)}"
     shutil.copy2(model_file, tmp)
     os.replace(tmp, models_dir / ACTIVE_FILE)

@@ -347,6 +347,7 @@ def version_page(
     comparison: dict[str, Any] = dict(version.metrics.get("comparison") or {})
     confusion = version.metrics.get("confusion") or comparison.get("confusion")
     names = {c.code: c.name for c in taxonomy.categories}
+    names["nlu_fallback"] = "未识别（请市民选择）"
     context = {
         "staff": staff,
         "version": version,

@@ -63,6 +63,7 @@
     const poll = async () => {
       try {
         const response = await fetch(`/admin/training/jobs/${job.dataset.job}/progress?offset=${offset}`);
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const data = await response.json();
         if (data.log) { log.textContent += data.log; log.scrollTop = log.scrollHeight; }
         offset = data.offset;

@@ -102,7 +102,11 @@ class Stack:
             service.stop()
 
 
-def start_stack(workdir: Path, on_progress: Callable[[str], None] = print) -> Stack:
+def start_stack(
+    workdir: Path,
+    on_progress: Callable[[str], None] = print,
+    extra_env: dict[str, str] | None = None,
+) -> Stack:
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}; run `make train` first")
     ports = {name: free_port() for name in ("app", "rasa", "actions")}
@@ -126,6 +130,7 @@ def start_stack(workdir: Path, on_progress: Callable[[str], None] = print) -> St
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
     }
     subprocess.run(
         [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],
