@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from casestore.config import ROOT, Settings, get_settings
@@ -30,7 +31,8 @@ from casestore.db import make_engine, make_sessionmaker, session_scope
 from casestore.grids import formats
 from casestore.grids.registry import RegistryError, load_registry, load_registry_files
 from casestore.lexicon import build_user_dictionary
-from casestore.models import ROLE_LABELS, ModelVersion, Role
+from casestore.models import ROLE_LABELS, ExampleSource, ModelVersion, Role, TrainingExample
+from casestore.schemas import TrainingExampleIn
 from casestore.services import training_examples as examples
 from casestore.services import users as user_service
 from casestore.services.tickets import LOCAL_TZ
@@ -146,7 +148,7 @@ def cmd_import(args: argparse.Namespace) -> None:
             taxonomy=_taxonomy(),
             source=f"import:{source_path.name}",
             mapping=history.load_mapping(_path(args.map)),
-            known=history.existing_texts(DATA / "nlu"),
+            known=history.existing_texts(DATA / "nlu") | (_inbox_texts() if args.inbox else set()),
             holdout_fraction=args.holdout,
             max_chars=args.max_chars,
         )
@@ -154,10 +156,13 @@ def cmd_import(args: argparse.Namespace) -> None:
         raise CommandError(str(exc)) from exc
     if not result.examples:
         raise CommandError("没有可导入的新样本（全部为空、重复或被留作评估集）")
-    target = DATA / "nlu" / "imported" / f"{name}.yml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(history.to_rasa_yaml(result.examples), encoding="utf-8")
-    print(f"导入 {len(result.examples)} 条训练样本 → {target}")
+    if args.inbox:
+        _to_inbox(result.examples, source_path.name)
+    else:
+        target = DATA / "nlu" / "imported" / f"{name}.yml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(history.to_rasa_yaml(result.examples), encoding="utf-8")
+        print(f"导入 {len(result.examples)} 条训练样本 → {target}")
     if result.holdout:
         holdout = DATA / "holdout" / f"{name}.csv"
         holdout.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +172,29 @@ def cmd_import(args: argparse.Namespace) -> None:
         print(f"截断 {result.truncated} 条超过 {args.max_chars} 字的长文本")
     for reason, count in result.skipped.most_common():
         print(f"跳过 {count} 条：{reason}")
+
+
+def _inbox_texts() -> set[str]:
+    with _session() as session:
+        texts = session.scalars(select(TrainingExample.text)).all()
+    return {history.dedup_key(t) for t in texts}
+
+
+def _to_inbox(rows: list[history.Example], file_name: str) -> None:
+    """Imported rows wait in the console's training inbox for an admin's review."""
+    with _session() as session:
+        for row in rows:
+            examples.add_example(
+                session=session,
+                example=TrainingExampleIn(
+                    text=row.text.replace("［", "[").replace("］", "]"),
+                    intent=f"report_{row.category}",
+                    subcategory=row.subcategory,
+                    source=ExampleSource.IMPORT,
+                ),
+                actor=f"import:{file_name}"[:64],
+            )
+    print(f"导入 {len(rows)} 条样本到训练样本收件箱（待审核），请在控制台「模型训练」中审核")
 
 
 def cmd_dict(args: argparse.Namespace) -> None:
@@ -443,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--name", help="name of the data file (default: the input file's name)")
     imp.add_argument("--holdout", type=float, default=0.0, help="fraction kept for evaluation")
     imp.add_argument("--max-chars", type=int, default=history.MAX_CHARS)
+    imp.add_argument(
+        "--inbox", action="store_true", help="send rows to the console's inbox for review"
+    )
     imp.set_defaults(func=cmd_import)
 
     dictionary = nlu_commands.add_parser("dict", help="regenerate the jieba user dictionary")

@@ -52,3 +52,34 @@ def test_users_create_first_admin(
         assert "密码至少" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_import_to_the_inbox_waits_for_review(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from casestore.config import get_settings
+    from casestore.db import make_engine, make_sessionmaker
+    from casestore.migrate import upgrade
+    from casestore.models import TrainingExample
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CASESTORE_API_TOKEN", "cli-token-0123456789")
+    get_settings.cache_clear()
+    table = tmp_path / "history.csv"
+    table.write_text("内容,分类\n楼下新开的烧烤店油烟直冲我家窗户,环境保护\n", encoding="utf-8")
+    args = ["nlu", "import", "--csv", str(table), "--text-col", "内容", "--label-col", "分类"]
+    try:
+        assert main([*args, "--inbox"]) == 0
+        assert "收件箱" in capsys.readouterr().out
+        assert main([*args, "--inbox"]) == 2  # the second time it is a duplicate
+        engine = make_engine(url)
+        with make_sessionmaker(engine)() as session:
+            rows = session.query(TrainingExample).all()
+            assert [(r.source, r.status, r.intent) for r in rows] == [
+                ("import", "pending", "report_environmental_protection")
+            ]
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
