@@ -13,6 +13,8 @@ export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export MODEL_DIR ?= models
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Rasa would send usage telemetry and crash reports to the internet; this system stays offline.
+export RASA_TELEMETRY_ENABLED := false
 
 VENV := .venv
 VENV_RASA := .venv-rasa

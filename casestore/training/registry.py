@@ -29,7 +29,7 @@ from casestore.db import session_scope
 from casestore.models import ModelStatus, ModelVersion, utcnow
 from casestore.services import audit
 from casestore.services.tickets import LOCAL_TZ
-from casestore.training import metrics
+from casestore.training import metrics, trainer
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 ACTIVE_FILE = "petition.tar.gz"
@@ -191,7 +191,7 @@ def predict(
                    "--out", str(out_file)]  # fmt: skip
         for model in model_files:
             command += ["--model", str(model)]
-        env = {**os.environ, "PYTHONPATH": str(project), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = trainer.rasa_env(project)
         try:
             completed = subprocess.run(command, cwd=project, env=env, capture_output=True,
                                        text=True, timeout=timeout, check=False)  # fmt: skip

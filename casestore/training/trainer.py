@@ -16,6 +16,16 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 DATA = ("data/nlu", "data/rules", "data/stories")
 
 
+def rasa_env(project: Path) -> dict[str, str]:
+    """Environment of Rasa subprocesses: the project's components importable, no telemetry."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(ROOT), str(project)])),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+
+
 @dataclass(frozen=True)
 class TrainResult:
     model: Path
@@ -51,7 +61,7 @@ def train(
     ]  # fmt: skip
     if force:
         command.append("--force")
-    env = {**os.environ, "PYTHONPATH": str(project), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = rasa_env(project)
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=project, env=env, stdout=log, stderr=log, start_new_session=True

@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import ADMIN, shot
 from tests.browser.test_console_flow import say
 from tests.integration.services import Stack
+from tests.integration.test_retraining import intent_of
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +20,6 @@ CORRECTIONS = [
     ("网约车司机绕路多收了我四十块钱", "transportation", "commerce_tourism"),
 ]
 TRAINING_MINUTES = 8
-
-
-def intent_of(stack: Stack, text: str) -> str:
-    response = httpx.post(
-        f"{stack.rasa_url}/model/parse",
-        params={"token": stack.env["RASA_TOKEN"]},
-        json={"text": text},
-        timeout=30,
-    )
-    return str(response.json()["intent"]["name"])
 
 
 def correct_tickets(stack: Stack) -> None:

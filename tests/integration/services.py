@@ -129,6 +129,7 @@ def start_stack(
         "CASESTORE_RETRY_DELAYS": "0.2,0.4",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
         "PYTHONPATH": str(ROOT),
         **(extra_env or {}),
     }
