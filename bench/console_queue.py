@@ -22,14 +22,16 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from casestore.config import Settings
-from casestore.db import make_engine, make_sessionmaker, session_scope
-from casestore.grids.registry import load_registry
-from casestore.main import create_app
-from casestore.migrate import upgrade
-from casestore.models import Role, Ticket, TicketEvent, TicketStatus, utcnow
-from casestore.services import users
-from casestore.taxonomy import load_taxonomy
+from accounts import service
+from accounts.models import Role
+from casestore.models import Ticket, TicketEvent, TicketStatus
+from core.clock import utcnow
+from core.db import make_engine, make_sessionmaker, session_scope
+from core.settings import Settings
+from core.taxonomy import load_taxonomy
+from grids.registry import load_registry
+from webapp.app import create_app
+from webapp.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUSES = [TicketStatus.SUBMITTED] * 4 + [
@@ -89,7 +91,7 @@ def fill(url: str, count: int) -> None:
                 for i in ids
             ],
         )
-        users.create_user(
+        service.create_user(
             session=session,
             username="bench",
             display_name="压测",

@@ -12,8 +12,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from casestore.grids.registry import load_registry
-from casestore.grids.resolver import Resolver
+from grids.registry import load_registry
+from grids.resolver import Resolver
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator
 
 from telegram import Bot
@@ -23,10 +22,10 @@ from bot.rasa import RasaClient, ServiceUnavailable
 from bot.sender import Sender
 from bot.store import Button, Job, NewMessage, Store
 from bot.tasks import TaskGroup
+from core.ticket_number import is_ticket_number
 
 log = logging.getLogger(__name__)
 
-TICKET_NUMBER = re.compile(r"\d{13}")
 UNEXPECTED = "抱歉，处理您的消息时出了点问题，请换个说法再试一次。"
 
 
@@ -154,7 +153,7 @@ class Relay:
         number = job.data.get("number")
         if not number:
             return [NewMessage(status.ticket_list(await self._casestore.tickets_of(mine)))]
-        if not TICKET_NUMBER.fullmatch(str(number)):
+        if not is_ticket_number(str(number)):
             return [NewMessage(texts.STATUS_BAD_NUMBER)]
         ticket = await self._casestore.ticket(str(number))
         if ticket is None or ticket.get("conversation_id") != mine:

@@ -1,9 +1,10 @@
-"""Domain model: tickets (工单) and their append-only events."""
+"""The case store's tables: tickets (工单), their append-only events, attachments and the
+notifications that channels deliver to residents."""
 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -17,38 +18,10 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-from casestore.db import Base
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timestamps stored in UTC and always read back timezone-aware.
-
-    SQLite keeps no offset and returns naive values; without this an API would print
-    "2026-12-01T17:29:34" and every client would have to guess the zone.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; use casestore.models.utcnow()")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+from core.clock import utcnow
+from core.db import Base, UTCDateTime
 
 
 class TicketStatus(enum.StrEnum):
@@ -63,19 +36,6 @@ class TicketStatus(enum.StrEnum):
     REJECTED = "rejected"
     MERGED = "merged"
     REOPENED = "reopened"
-
-
-STATUS_LABELS: dict[TicketStatus, str] = {
-    TicketStatus.DRAFT: "草稿",
-    TicketStatus.SUBMITTED: "已受理，待审核",
-    TicketStatus.DISPATCHED: "已派单",
-    TicketStatus.IN_PROGRESS: "办理中",
-    TicketStatus.RESOLVED: "已答复",
-    TicketStatus.CLOSED: "已办结",
-    TicketStatus.REJECTED: "不予受理",
-    TicketStatus.MERGED: "已合并",
-    TicketStatus.REOPENED: "已重新办理",
-}
 
 
 class Channel(enum.StrEnum):
@@ -156,35 +116,6 @@ class TicketNumberCounter(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ExampleSource(enum.StrEnum):
-    """Where a training example came from (provenance)."""
-
-    SEED = "seed"
-    CORRECTION = "correction"  # staff corrected a ticket's category
-    FALLBACK_CHOICE = "fallback_choice"  # a resident picked a category after low confidence
-    LOW_CONFIDENCE = "low_confidence"
-    IMPORT = "import"
-
-
-class TrainingExample(Base):  # 训练样本 (inbox for retraining)
-    __tablename__ = "training_example"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    text: Mapped[str] = mapped_column(Text)
-    intent: Mapped[str | None] = mapped_column(String(64))
-    subcategory: Mapped[str | None] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(32), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    predicted_intent: Mapped[str | None] = mapped_column(String(64))
-    predicted_confidence: Mapped[float | None] = mapped_column(Float)
-    ticket_number: Mapped[str | None] = mapped_column(String(16))
-    conversation_id: Mapped[str | None] = mapped_column(String(128))
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
 class Attachment(Base):  # 附件（照片）
     """An image a resident sent; linked to a ticket once one is filed in the conversation."""
 
@@ -230,100 +161,3 @@ class Notification(Base):  # 通知（发给市民的消息，由渠道取走投
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     ticket: Mapped[Ticket] = relationship()
-
-
-class Role(enum.StrEnum):
-    STAFF = "staff"  # 话务员
-    GRID_WORKER = "grid_worker"  # 网格员
-    ADMIN = "admin"  # 管理员
-
-
-ROLE_LABELS: dict[Role, str] = {
-    Role.STAFF: "话务员",
-    Role.GRID_WORKER: "网格员",
-    Role.ADMIN: "管理员",
-}
-
-
-class User(Base):  # 坐席账号
-    __tablename__ = "console_user"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(64))
-    password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))
-    grid_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class ConsoleSession(Base):  # 登录会话
-    """A signed-in browser; the cookie holds a random token, the table only its hash."""
-
-    __tablename__ = "console_session"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    user: Mapped[User] = relationship()
-
-
-class AuditEvent(Base):  # 审计记录 (everything outside a ticket: examples, models, taxonomy)
-    __tablename__ = "audit_event"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(32), index=True)
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class ModelStatus(enum.StrEnum):
-    CANDIDATE = "candidate"  # trained, not (yet) active
-    ACTIVE = "active"
-    RETIRED = "retired"  # was active, replaced
-
-
-class ModelVersion(Base):  # 模型版本
-    __tablename__ = "model_version"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    file_path: Mapped[str] = mapped_column(String(500))
-    data_fingerprint: Mapped[str] = mapped_column(String(64))
-    example_count: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default=ModelStatus.CANDIDATE, index=True)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    train_seconds: Mapped[float | None] = mapped_column(Float)
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    activated_by: Mapped[str | None] = mapped_column(String(64))
-    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class JobStatus(enum.StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class TrainingJob(Base):  # 训练任务
-    __tablename__ = "training_job"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.RUNNING, index=True)
-    stage: Mapped[str] = mapped_column(String(64), default="")
-    requested_by: Mapped[str] = mapped_column(String(64))
-    log_path: Mapped[str] = mapped_column(String(500), default="")
-    error: Mapped[str | None] = mapped_column(Text)
-    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_version.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

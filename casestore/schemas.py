@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from casestore.models import Channel, ExampleSource
+from casestore.models import Channel
 
 # Mainland mobile numbers, and landlines with an area code (0xx / 0xxx), optional extension.
 PHONE_RE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$")
@@ -193,37 +193,3 @@ class EventIn(BaseModel):
     kind: str = Field(pattern="^(handoff_requested|resident_message)$")
     actor: str = Field(default="resident", max_length=64)
     data: dict[str, Any] = Field(default_factory=dict)
-
-
-class TrainingExampleIn(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
-
-    text: str = Field(min_length=1, max_length=2000)
-    intent: str | None = Field(default=None, max_length=64)
-    subcategory: str | None = Field(default=None, max_length=64)
-    source: ExampleSource
-    predicted_intent: str | None = Field(default=None, max_length=64)
-    predicted_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    ticket_number: str | None = Field(default=None, pattern=r"^\d{13}$")
-    conversation_id: str | None = Field(default=None, max_length=128)
-
-
-class TrainingExampleOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    text: str
-    intent: str | None
-    subcategory: str | None
-    source: str
-    status: str
-    predicted_intent: str | None
-    predicted_confidence: float | None
-    ticket_number: str | None
-    created_by: str
-    created_at: datetime
-
-
-class TrainingExamplePage(BaseModel):
-    items: list[TrainingExampleOut]
-    total: int

@@ -15,11 +15,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from casestore.api.deps import SessionDep
-from casestore.db import session_scope
 from casestore.models import Channel, Notification, NotificationStatus
 from casestore.services import notifications as notification_service
 from console.paths import templates
+from core.db import session_scope
+from core.deps import SessionDep
 
 router = APIRouter(tags=["webchat"])
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casestore.models import Attachment, Ticket, utcnow
+from casestore.models import Attachment, Ticket
+from core.clock import utcnow
 
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}

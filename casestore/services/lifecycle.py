@@ -12,21 +12,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from casestore.grids.registry import Registry
-from casestore.models import (
-    STATUS_LABELS,
-    Channel,
-    ExampleSource,
-    Notification,
-    Ticket,
-    TicketEvent,
-    TicketStatus,
-    TrainingExample,
-    utcnow,
-)
+from casestore.models import Channel, Notification, Ticket, TicketEvent, TicketStatus
 from casestore.schemas import TicketAction
-from casestore.services.tickets import LOCAL_TZ, get_ticket
-from casestore.taxonomy import TIERS, Taxonomy, add_working_days
+from casestore.services.tickets import get_ticket
+from core import labels
+from core.clock import LOCAL_TZ, add_working_days, utcnow
+from core.taxonomy import TIERS, Taxonomy
+from grids.registry import Registry
+from retraining.models import ExampleSource, TrainingExample
 
 S = TicketStatus
 OPEN_STATES = {S.SUBMITTED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED}
@@ -118,7 +111,7 @@ def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:
 
 
 def status_label(status: TicketStatus) -> str:
-    return STATUS_LABELS[status]
+    return labels.STATUS[status]
 
 
 def _event(ticket: Ticket, kind: str, actor: str, data: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casestore.models import Notification, NotificationStatus, utcnow
+from casestore.models import Notification, NotificationStatus
+from core.clock import utcnow
 
 
 def pending(

@@ -10,8 +10,8 @@ from rapidfuzz import fuzz
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from casestore.models import Ticket, TicketStatus, utcnow
-from casestore.services.tickets import LOCAL_TZ
+from casestore.models import Ticket, TicketStatus
+from core.clock import LOCAL_TZ, utcnow
 
 S = TicketStatus
 OPEN_STATUSES = (S.SUBMITTED, S.REOPENED, S.DISPATCHED, S.IN_PROGRESS)

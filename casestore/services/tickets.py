@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from casestore.models import Ticket, TicketEvent, TicketNumberCounter, TicketStatus, utcnow
+from casestore.models import Ticket, TicketEvent, TicketNumberCounter, TicketStatus
 from casestore.schemas import TicketDraft
 from casestore.services.attachments import link_pending
-from casestore.taxonomy import Taxonomy, add_working_days
+from core.clock import LOCAL_TZ, add_working_days, utcnow
+from core.taxonomy import Taxonomy
+from core.ticket_number import format_ticket_number
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_ATTEMPTS = 3
 
 
@@ -44,7 +44,7 @@ def _next_number(session: Session, now: datetime) -> str:
         session.add(counter)
     counter.last += 1
     session.flush()
-    return f"{day}{counter.last:05d}"
+    return format_ticket_number(day, counter.last)
 
 
 def get_by_submission_key(*, session: Session, key: str) -> Ticket | None:

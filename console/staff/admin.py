@@ -8,13 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from casestore.api.deps import SessionDep
-from casestore.api.routes.grids import RegistryDep
-from casestore.grids.registry import Registry
-from casestore.models import ROLE_LABELS, Role, User
-from casestore.services import users as user_service
+from accounts import service as user_service
+from accounts.models import Role, User
 from console.staff.auth import AdminDep, Staff, check_csrf
 from console.staff.views import render
+from core import labels
+from core.deps import SessionDep
+from grids.api import RegistryDep
+from grids.registry import Registry
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
 
@@ -32,7 +33,7 @@ def _users_page(
     context = {
         "staff": staff,
         "accounts": accounts,
-        "roles": ROLE_LABELS,
+        "roles": labels.ROLE,
         "grids": [(g.code, registry.full_name(g.code)) for g in registry.grids.values()],
         "error": error,
         "values": values or {},

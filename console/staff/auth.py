@@ -11,9 +11,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from casestore.api.deps import SessionDep
-from casestore.models import ROLE_LABELS, Role
-from casestore.services import users as user_service
+from accounts import service as user_service
+from accounts.models import Role
+from core import labels
+from core.deps import SessionDep
 
 COOKIE = "petition_session"
 
@@ -45,7 +46,7 @@ class Staff:
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.role]
+        return labels.ROLE[self.role]
 
     @property
     def grid_scope(self) -> tuple[str, ...] | None:

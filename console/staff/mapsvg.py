@@ -6,7 +6,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from casestore.grids.registry import Grid, Registry
+from grids.registry import Grid, Registry
 
 WIDTH = 320
 HEIGHT = 220

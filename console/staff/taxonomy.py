@@ -8,12 +8,12 @@ import threading
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from casestore.api.deps import SessionDep, SettingsDep, TaxonomyDep
-from casestore.services import audit
-from casestore.taxonomy import TIERS, load_taxonomy
-from casestore.training import taxonomy_edit
 from console.staff.auth import AdminDep, check_csrf
 from console.staff.views import render
+from core import audit
+from core.deps import SessionDep, SettingsDep, TaxonomyDep
+from core.taxonomy import TIERS, load_taxonomy
+from retraining import taxonomy_edit
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
 TIER_NAMES = {

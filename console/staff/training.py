@@ -9,8 +9,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from casestore.api.deps import SessionDep, SettingsDep, TaxonomyDep
-from casestore.models import (
+from console.staff.auth import AdminDep, check_csrf
+from console.staff.charts import confusion_svg
+from console.staff.views import render
+from core import audit
+from core.deps import SessionDep, SettingsDep, TaxonomyDep
+from core.taxonomy import Taxonomy
+from retraining import datasets, jobs, versions
+from retraining import examples as examples
+from retraining.models import (
     ExampleSource,
     JobStatus,
     ModelStatus,
@@ -18,13 +25,6 @@ from casestore.models import (
     TrainingExample,
     TrainingJob,
 )
-from casestore.services import audit
-from casestore.services import training_examples as examples
-from casestore.taxonomy import Taxonomy
-from casestore.training import datasets, jobs, registry
-from console.staff.auth import AdminDep, check_csrf
-from console.staff.charts import confusion_svg
-from console.staff.views import render
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
 
@@ -381,7 +381,7 @@ def activate(
         return _back("/admin/models", "未找到该模型版本")
     try:
         if rollback:
-            registry.rollback(
+            versions.rollback(
                 session,
                 actor=staff.actor,
                 rasa_url=settings.rasa_url,
@@ -390,7 +390,7 @@ def activate(
                 to_version=version,
             )
         else:
-            registry.activate(
+            versions.activate(
                 session,
                 version,
                 actor=staff.actor,
@@ -400,7 +400,7 @@ def activate(
                 margin=settings.model_activation_margin,
                 override_reason=reason.strip() or None,
             )
-    except registry.RegistryError as exc:
+    except versions.RegistryError as exc:
         session.rollback()
         return _back(f"/admin/models/{version_id}", str(exc))
     return RedirectResponse(f"/admin/models/{version_id}", status_code=303)

@@ -22,16 +22,11 @@ from openpyxl import Workbook
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from casestore.api.deps import SessionDep, SettingsDep, TaxonomyDep
-from casestore.api.routes.grids import RegistryDep, get_registry, get_resolver
-from casestore.grids.registry import Registry
-from casestore.models import STATUS_LABELS, Attachment, Channel, Ticket, TicketStatus
+from accounts import service as user_service
+from casestore.models import Attachment, Channel, Ticket, TicketStatus
 from casestore.schemas import TicketAction, TicketDraft, TranscriptLine
 from casestore.services import lifecycle, queue
 from casestore.services import tickets as ticket_service
-from casestore.services import users as user_service
-from casestore.taxonomy import Taxonomy
-from casestore.training.rasa_client import to_prediction
 from console.paths import templates
 from console.staff.auth import (
     COOKIE,
@@ -43,6 +38,13 @@ from console.staff.auth import (
     staff_from_request,
 )
 from console.staff.mapsvg import grid_svg
+from core import labels
+from core.clock import LOCAL_TZ
+from core.deps import SessionDep, SettingsDep, TaxonomyDep
+from core.taxonomy import Taxonomy
+from grids.api import RegistryDep, get_registry, get_resolver
+from grids.registry import Registry
+from retraining.rasa_client import to_prediction
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ EVENT_LABELS = {
 
 
 def _localtime(value: datetime) -> str:
-    return value.astimezone(ticket_service.LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _event_detail(data: dict[str, Any]) -> str:
@@ -279,11 +281,11 @@ def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str
     sub = category.subcategory(ticket.subcategory) if category and ticket.subcategory else None
     grid = registry.grids.get(ticket.grid_code) if ticket.grid_code else None
     level = queue.sla_level(ticket)
-    local = ticket_service.LOCAL_TZ
+    local = LOCAL_TZ
     return {
         "ticket": ticket,
         "number": ticket.number,
-        "status_label": STATUS_LABELS[TicketStatus(ticket.status)],
+        "status_label": labels.STATUS[TicketStatus(ticket.status)],
         "category_name": category.name if category else ticket.category,
         "subcategory_name": sub.name if sub else "",
         "confidence": ticket.nlu_confidence,
@@ -314,7 +316,7 @@ def _filter_context(
     return {
         "params": params,
         "views": [(k, v[0]) for k, v in STATUS_VIEWS.items()]
-        + [(s.value, label) for s, label in STATUS_LABELS.items() if s != TicketStatus.DRAFT],
+        + [(s, label) for s, label in labels.STATUS.items() if s != TicketStatus.DRAFT],
         "categories": [(c.code, c.name) for c in taxonomy.categories],
         "grids": grids,
         "channels": list(CHANNEL_LABELS.items()),

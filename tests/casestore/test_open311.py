@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from casestore.taxonomy import Taxonomy
-from tests.casestore.conftest import TOKEN, draft_body
+from core.taxonomy import Taxonomy
+from tests.app_fixtures import TOKEN, draft_body
 
 
 def test_services_are_the_taxonomy(client: TestClient, taxonomy: Taxonomy) -> None:

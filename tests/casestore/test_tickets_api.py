@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
-from tests.casestore.conftest import draft_body
+from tests.app_fixtures import draft_body
 
 
 def test_create_returns_number_sla_and_event(client: TestClient, auth: dict[str, str]) -> None:

@@ -1,1 +1,1 @@
-from tests.casestore.conftest import client, settings  # noqa: F401  (shared fixtures)
+from tests.app_fixtures import auth, client, session, settings, taxonomy  # noqa: F401  (shared fixtures)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.casestore.conftest import TOKEN, draft_body
+from tests.app_fixtures import TOKEN, draft_body
 
 
 def test_chat_page_uses_local_assets(client: TestClient) -> None:

@@ -12,12 +12,14 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from casestore.config import Settings
-from casestore.db import make_engine, make_sessionmaker, session_scope
-from casestore.models import Role, Ticket, utcnow
-from casestore.services import users
+from accounts import service
+from accounts.models import Role
+from casestore.models import Ticket
 from console.staff import views
-from tests.casestore.conftest import TOKEN, draft_body
+from core.clock import utcnow
+from core.db import make_engine, make_sessionmaker, session_scope
+from core.settings import Settings
+from tests.app_fixtures import TOKEN, draft_body
 
 GRID = "510107001001001"
 OTHER_GRID = "510107001001002"
@@ -33,7 +35,7 @@ def fresh_throttle() -> None:
 def add_user(settings: Settings, username: str, role: Role, grids: list[str] | None = None) -> None:
     engine = make_engine(settings.database_url)
     with session_scope(make_sessionmaker(engine)) as session:
-        users.create_user(
+        service.create_user(
             session=session,
             username=username,
             display_name=username.upper(),

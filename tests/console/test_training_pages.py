@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from casestore.config import ROOT, Settings
-from casestore.main import create_app
-from casestore.models import Role
-from casestore.training import registry, trainer
+from accounts.models import Role
+from core.settings import ROOT, Settings
+from retraining import trainer, versions
 from tests.console.test_staff import AUTH, add_user, csrf, file, login
+from webapp.app import create_app
 
 
 @pytest.fixture
@@ -52,8 +52,8 @@ def admin(
         return out
 
     monkeypatch.setattr(trainer, "train", fake_train)
-    monkeypatch.setattr(registry, "predict", fake_predict)
-    monkeypatch.setattr(registry, "_hot_swap", lambda url, token, path: swapped.append(path.name))
+    monkeypatch.setattr(versions, "predict", fake_predict)
+    monkeypatch.setattr(versions, "_hot_swap", lambda url, token, path: swapped.append(path.name))
     client = TestClient(create_app(own))
     client.__enter__()
     client.swapped = swapped  # type: ignore[attr-defined]
@@ -132,7 +132,7 @@ def test_train_compare_activate_and_roll_back(admin: TestClient) -> None:
 
 
 def test_worse_model_needs_a_reason(admin: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    gold = {r["text"]: r["category"] for r in registry.holdout_rows(ROOT)}
+    gold = {r["text"]: r["category"] for r in versions.holdout_rows(ROOT)}
 
     def worse(files: list[Path], texts: list[str], **_: Any) -> dict[str, Any]:
         """The candidate says 'greet' to everything; the active model is always right."""
@@ -140,7 +140,7 @@ def test_worse_model_needs_a_reason(admin: TestClient, monkeypatch: pytest.Monke
                 **{str(f): [{"intent": f"report_{gold[t]}"} for t in texts]
                    for f in files[1:]}}  # fmt: skip
 
-    monkeypatch.setattr(registry, "predict", worse)
+    monkeypatch.setattr(versions, "predict", worse)
     token = csrf(admin, "/admin/models")
     job_id = int(str(admin.post("/admin/training/jobs", data={"csrf_token": token}).url)[-1])
     admin.app.state.jobs.wait(30)  # type: ignore[attr-defined]

@@ -145,7 +145,7 @@ def start_stack(
         "app",
         [
             str(venv / "uvicorn"),
-            "casestore.main:create_app",
+            "webapp.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

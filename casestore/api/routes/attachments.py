@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
 
-from casestore.api.deps import ServiceAuth, SessionDep
 from casestore.models import Attachment, Channel
 from casestore.schemas import AttachmentOut
 from casestore.services import attachments as attachment_service
 from casestore.services import tickets as ticket_service
+from core.deps import ServiceAuth, SessionDep
+from core.ticket_number import is_ticket_number
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"], dependencies=[ServiceAuth])
 
@@ -39,7 +39,7 @@ async def upload(
     """Store an image; it joins the next ticket filed in the conversation (or the one named)."""
     ticket = None
     if ticket_number:
-        if not re.fullmatch(r"\d{13}", ticket_number):
+        if not is_ticket_number(ticket_number):
             raise HTTPException(status_code=422, detail="工单号应为13位数字")
         ticket = ticket_service.get_ticket(session=session, number=ticket_number)
         if ticket is None or ticket.conversation_id != conversation_id:

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from casestore.api.deps import ServiceAuth, SessionDep
 from casestore.models import Channel, Notification
 from casestore.schemas import NotificationOut, NotificationPage
 from casestore.services import notifications as notification_service
+from core.deps import ServiceAuth, SessionDep
 
 router = APIRouter(
     prefix="/api/v1/notifications", tags=["notifications"], dependencies=[ServiceAuth]

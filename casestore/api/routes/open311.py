@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from casestore.api.deps import SessionDep, SettingsDep, TaxonomyDep
-from casestore.models import STATUS_LABELS, Channel, Ticket, TicketStatus
+from casestore.models import Channel, Ticket, TicketStatus
 from casestore.schemas import TicketDraft
 from casestore.services import attachments as attachment_service
 from casestore.services import tickets as ticket_service
-from casestore.taxonomy import Taxonomy
+from core import labels
+from core.deps import SessionDep, SettingsDep, TaxonomyDep
+from core.taxonomy import Taxonomy
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -50,7 +51,7 @@ def to_request(ticket: Ticket, taxonomy: Taxonomy, media_url: str | None = None)
     return {
         "service_request_id": ticket.number,
         "status": "closed" if status in CLOSED_STATUSES else "open",
-        "status_notes": STATUS_LABELS[status],
+        "status_notes": labels.STATUS[status],
         "service_name": category.name if category else ticket.category,
         "service_code": ticket.category,
         "service_subcode": ticket.subcategory,

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from casestore.api.deps import ServiceAuth, SessionDep, TaxonomyDep
 from casestore.api.routes.attachments import attachment_out
-from casestore.api.routes.grids import RegistryDep
-from casestore.grids.registry import Registry
-from casestore.models import STATUS_LABELS, Ticket, TicketStatus
+from casestore.models import Ticket, TicketStatus
 from casestore.schemas import (
     EventIn,
     EventOut,
@@ -24,11 +20,14 @@ from casestore.schemas import (
 )
 from casestore.services import lifecycle
 from casestore.services import tickets as ticket_service
-from casestore.taxonomy import Taxonomy
+from core import labels
+from core.deps import ServiceAuth, SessionDep, TaxonomyDep
+from core.taxonomy import Taxonomy
+from core.ticket_number import is_ticket_number
+from grids.api import RegistryDep
+from grids.registry import Registry
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], dependencies=[ServiceAuth])
-
-NUMBER_PATTERN = r"^\d{13}$"
 
 
 def to_out(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = None) -> TicketOut:
@@ -42,7 +41,7 @@ def to_out(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = None)
             "grid_worker_name": grid.worker_name if grid else None,
             "grid_worker_phone": grid.worker_phone if grid else None,
             "queue": f"网格：{grid.name}" if grid else "待分拨（街道）",
-            "status_label": STATUS_LABELS[TicketStatus(ticket.status)],
+            "status_label": labels.STATUS[TicketStatus(ticket.status)],
             "category_name": category.name if category else ticket.category,
             "sla_days": (sub.sla_days if sub else category.sla_days) if category else 0,
         }
@@ -124,7 +123,7 @@ def get_by_submission_key(
 def get_ticket(
     number: str, session: SessionDep, taxonomy: TaxonomyDep, registry: RegistryDep
 ) -> TicketDetail:
-    if not re.fullmatch(NUMBER_PATTERN, number):
+    if not is_ticket_number(number):
         raise HTTPException(status_code=422, detail="工单号应为13位数字，例如 2026112600001")
     ticket = ticket_service.get_ticket(session=session, number=number)
     if ticket is None:
@@ -133,7 +132,7 @@ def get_ticket(
 
 
 def _existing(session: SessionDep, number: str) -> Ticket:
-    if not re.fullmatch(NUMBER_PATTERN, number):
+    if not is_ticket_number(number):
         raise HTTPException(status_code=422, detail="工单号应为13位数字，例如 2026112600001")
     ticket = ticket_service.get_ticket(session=session, number=number)
     if ticket is None:

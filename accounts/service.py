@@ -1,0 +1,120 @@
+"""Console accounts (坐席账号): Argon2 password hashes and server-side sessions."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from accounts.models import ConsoleSession, Role, User
+from core.clock import utcnow
+from grids.registry import Registry
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown user name as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-password-" + secrets.token_hex(8))
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked (message in Chinese)."""
+
+
+def create_user(
+    *,
+    session: Session,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    grid_codes: list[str] | None = None,
+    registry: Registry | None = None,
+) -> User:
+    if not USERNAME_RE.match(username):
+        raise UserError("用户名只能包含字母、数字、点、下划线和短横线，长度3到64")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"密码至少 {MIN_PASSWORD} 位")
+    if not display_name.strip():
+        raise UserError("请填写姓名")
+    codes = list(dict.fromkeys(grid_codes or []))
+    if role == Role.GRID_WORKER and not codes:
+        raise UserError("网格员账号需要指定负责的网格编码")
+    unknown = [c for c in codes if registry is not None and c not in registry.grids]
+    if unknown:
+        raise UserError(f"未知的网格编码：{'、'.join(unknown)}")
+    if session.scalars(select(User).where(User.username == username)).first():
+        raise UserError(f"用户名 {username} 已存在")
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=_hasher.hash(password),
+        role=role.value,
+        grid_codes=codes,
+        active=True,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User | None:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str  # goes into the cookie; only its hash is stored
+    csrf_token: str
+    expires_at: datetime
+
+
+def start_session(*, session: Session, user: User, hours: int) -> NewSession:
+    token = secrets.token_urlsafe(32)
+    row = ConsoleSession(
+        token_hash=_digest(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        created_at=utcnow(),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    session.add(row)
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < utcnow()))
+    session.flush()
+    return NewSession(token=token, csrf_token=row.csrf_token, expires_at=row.expires_at)
+
+
+def session_for(*, session: Session, token: str) -> ConsoleSession | None:
+    row = session.get(ConsoleSession, _digest(token))
+    if row is None or row.expires_at < utcnow() or not row.user.active:
+        return None
+    return row
+
+
+def end_session(*, session: Session, token: str) -> None:
+    session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _digest(token)))

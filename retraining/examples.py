@@ -1,0 +1,159 @@
+"""Training examples collected from the work (fallback choices, corrections, imports)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.clock import utcnow
+from core.taxonomy import Taxonomy
+from retraining.models import TrainingExample
+from retraining.schemas import TrainingExampleIn
+
+
+def add_example(*, session: Session, example: TrainingExampleIn, actor: str) -> TrainingExample:
+    row = TrainingExample(
+        text=example.text,
+        intent=example.intent,
+        subcategory=example.subcategory,
+        source=example.source.value,
+        status="pending",
+        predicted_intent=example.predicted_intent,
+        predicted_confidence=example.predicted_confidence,
+        ticket_number=example.ticket_number,
+        conversation_id=example.conversation_id,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_examples(
+    *, session: Session, source: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[TrainingExample], int]:
+    query = select(TrainingExample)
+    if source:
+        query = query.where(TrainingExample.source == source)
+    if status:
+        query = query.where(TrainingExample.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(TrainingExample.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+class ReviewError(ValueError):
+    """The review cannot be applied (message in Chinese)."""
+
+
+REVIEW_ACTIONS = {"accept": "采纳", "relabel": "改标注并采纳", "reject": "舍弃"}
+
+
+@lru_cache
+def domain_intents(domain_file: Path) -> tuple[str, ...]:
+    with domain_file.open(encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    return tuple(str(i) if not isinstance(i, dict) else str(next(iter(i))) for i in raw["intents"])
+
+
+def check_label(
+    taxonomy: Taxonomy, intents: tuple[str, ...], intent: str | None, subcategory: str | None
+) -> None:
+    if not intent:
+        raise ReviewError("请选择意图（分类）")
+    if intent.startswith("report_"):
+        category = taxonomy.get(intent[len("report_") :])
+        if category is None:
+            raise ReviewError(f"未知的分类意图：{intent}")
+        if subcategory and category.subcategory(subcategory) is None:
+            raise ReviewError(f"分类「{category.name}」下没有二级分类：{subcategory}")
+    elif intent not in intents:
+        raise ReviewError(f"未知的意图：{intent}")
+    elif subcategory:
+        raise ReviewError("只有诉求分类意图才有二级分类")
+
+
+def review(
+    *,
+    session: Session,
+    example: TrainingExample,
+    action: str,
+    actor: str,
+    taxonomy: Taxonomy,
+    intents: tuple[str, ...],
+    intent: str | None = None,
+    subcategory: str | None = None,
+) -> TrainingExample:
+    """Accept, relabel (and accept) or reject one example; audited."""
+    if action not in REVIEW_ACTIONS:
+        raise ReviewError("未知的审核操作")
+    before = {
+        "status": example.status,
+        "intent": example.intent,
+        "subcategory": example.subcategory,
+    }
+    if action == "relabel":
+        check_label(taxonomy, intents, intent, subcategory)
+        example.intent, example.subcategory = intent, subcategory or None
+    if action in {"accept", "relabel"}:
+        check_label(taxonomy, intents, example.intent, example.subcategory)
+        example.status = "accepted"
+    else:
+        example.status = "rejected"
+    example.reviewed_by, example.reviewed_at = actor, utcnow()
+    after = {"status": example.status, "intent": example.intent, "subcategory": example.subcategory}
+    audit.record(
+        session,
+        actor=actor,
+        action=f"example_{action}",
+        object_type="training_example",
+        object_id=example.id,
+        data={"before": before, "after": after, "text": example.text[:200]},
+    )
+    session.flush()
+    return example
+
+
+def accepted(session: Session) -> list[TrainingExample]:
+    return list(
+        session.scalars(
+            select(TrainingExample)
+            .where(TrainingExample.status == "accepted", TrainingExample.intent.is_not(None))
+            .order_by(TrainingExample.id)
+        ).all()
+    )
+
+
+def to_nlu_yaml(examples: list[TrainingExample]) -> str:
+    """Accepted examples as Rasa NLU data, one block per intent and subcategory."""
+    blocks: dict[tuple[str, str | None], list[str]] = {}
+    seen: set[str] = set()
+    for example in examples:
+        text = " ".join(example.text.split())
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        blocks.setdefault((str(example.intent), example.subcategory), []).append(text)
+    nlu = []
+    for (intent, sub), texts in sorted(blocks.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        block: dict[str, object] = {"intent": intent}
+        if sub:
+            block["metadata"] = {"subcategory": sub}
+        block["examples"] = "".join(f"- {_escape_entities(t)}\n" for t in texts)
+        nlu.append(block)
+    return yaml.safe_dump(
+        {"version": "3.1", "nlu": nlu}, allow_unicode=True, sort_keys=False, width=10_000
+    )
+
+
+def _escape_entities(text: str) -> str:
+    """Rasa reads [x](entity) as an annotation; resident text must stay plain."""
+    return text.replace("[", "［").replace("]", "］")

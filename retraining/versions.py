@@ -1,0 +1,406 @@
+"""Model versions (模型版本): register, evaluate on the held-back set, activate, roll back.
+
+Every trained model is kept under ``models/versions/``. A candidate is compared with the
+active model on the same fixed held-back set (``tests/data/nlu_holdout`` and the share of
+imported history kept in ``data/holdout``; neither is ever trained on). Activation hot-swaps
+the running Rasa server (``PUT /model``, no restart) and copies the file to
+``models/petition.tar.gz`` so that a restart keeps it. Every step is audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import audit
+from core.clock import LOCAL_TZ, utcnow
+from core.db import session_scope
+from core.settings import ROOT
+from retraining import metrics, trainer
+from retraining.models import ModelStatus, ModelVersion
+
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+ACTIVE_FILE = "petition.tar.gz"
+HOLDOUT_DIRS = ("tests/data/nlu_holdout", "data/holdout")
+FINGERPRINTED = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories")
+
+
+class RegistryError(RuntimeError):
+    """A user-facing failure (message in Chinese)."""
+
+
+class ActivationRefusedError(RegistryError):
+    """The candidate is worse than the active model by more than the margin."""
+
+
+class RasaUnavailableError(RegistryError):
+    """The running Rasa server could not load the model."""
+
+
+# Names used by callers (console, CLI).
+ActivationRefused = ActivationRefusedError
+RasaUnavailable = RasaUnavailableError
+
+
+# ---------------------------------------------------------------- data
+
+
+def holdout_rows(project: Path) -> list[dict[str, str]]:
+    """The fixed held-back set: text and top-level category of every row."""
+    rows: list[dict[str, str]] = []
+    for folder in HOLDOUT_DIRS:
+        for path in sorted((project / folder).glob("*.csv")):
+            with path.open(encoding="utf-8-sig") as fh:
+                for row in csv.DictReader(fh):
+                    text, category = (row.get("text") or "").strip(), row.get("category") or ""
+                    if text and category:
+                        rows.append({"text": text, "category": category.strip()})
+    return rows
+
+
+def data_fingerprint(project: Path, extra: list[Path]) -> str:
+    """sha256 over the training configuration and data, plus extra files (accepted examples)."""
+    digest = hashlib.sha256()
+    paths: list[Path] = []
+    for name in FINGERPRINTED:
+        target = project / name
+        paths += (
+            sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+        )
+    for path in [*paths, *extra]:
+        if path.exists():
+            digest.update(
+                str(
+                    path.relative_to(project) if path.is_relative_to(project) else path.name
+                ).encode()
+            )
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- versions
+
+
+def _new_name() -> str:
+    return utcnow().astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def register(
+    session: Session,
+    *,
+    model_file: Path,
+    created_by: str,
+    train_seconds: float | None,
+    fingerprint: str,
+    example_count: int,
+    models_dir: Path,
+    name: str | None = None,
+    status: ModelStatus = ModelStatus.CANDIDATE,
+) -> ModelVersion:
+    """Keep a copy of a trained model as a new version (a candidate unless told otherwise)."""
+    name = name or _new_name()
+    target = models_dir / "versions" / f"{name}.tar.gz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(model_file, target)
+    version = ModelVersion(
+        name=name,
+        file_path=str(target.resolve()),
+        data_fingerprint=fingerprint,
+        example_count=example_count,
+        status=status.value,
+        metrics={},
+        train_seconds=train_seconds,
+        created_by=created_by,
+        created_at=utcnow(),
+    )
+    if status == ModelStatus.ACTIVE:
+        version.activated_by, version.activated_at = created_by, utcnow()
+    session.add(version)
+    session.flush()
+    audit.record(session, actor=created_by, action="model_register", object_type="model_version",
+                 object_id=version.id, data={"name": name, "examples": example_count})  # fmt: skip
+    return version
+
+
+def list_versions(session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all())
+
+
+def active_version(session: Session) -> ModelVersion | None:
+    return session.scalars(
+        select(ModelVersion).where(ModelVersion.status == ModelStatus.ACTIVE)
+    ).first()
+
+
+def find_version(session: Session, ref: str) -> ModelVersion | None:
+    """A version by id or by name."""
+    if ref.isdigit():
+        return session.get(ModelVersion, int(ref))
+    return session.scalars(select(ModelVersion).where(ModelVersion.name == ref)).first()
+
+
+def ensure_baseline(session: Session, *, models_dir: Path, project: Path) -> ModelVersion | None:
+    """On a fresh install the model of `make train` is running: register it once as 'initial'."""
+    active = active_version(session)
+    if active is not None:
+        return active
+    current = models_dir / ACTIVE_FILE
+    if not current.exists():
+        return None
+    existing = find_version(session, "initial")
+    if existing is not None:
+        return existing
+    return register(
+        session,
+        model_file=current,
+        created_by="system",
+        train_seconds=None,
+        fingerprint=data_fingerprint(project, []),
+        example_count=0,
+        models_dir=models_dir,
+        name="initial",
+        status=ModelStatus.ACTIVE,
+    )
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def predict(
+    model_files: list[Path], texts: list[str], *, project: Path = ROOT, timeout: float = 1200
+) -> dict[str, list[dict[str, Any]]]:
+    """Classify texts with each model in the Rasa environment (nlu/evaluate_model.py)."""
+    if not RASA_PYTHON.exists():
+        raise RegistryError("找不到Rasa环境 .venv-rasa，请先运行 make envs")
+    with tempfile.TemporaryDirectory(prefix="petition-eval-") as tmp:
+        texts_file, out_file = Path(tmp) / "texts.json", Path(tmp) / "out.json"
+        texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        command = [str(RASA_PYTHON), "-m", "nlu.evaluate_model", "--texts", str(texts_file),
+                   "--out", str(out_file)]  # fmt: skip
+        for model in model_files:
+            command += ["--model", str(model)]
+        env = trainer.rasa_env(project)
+        try:
+            completed = subprocess.run(command, cwd=project, env=env, capture_output=True,
+                                       text=True, timeout=timeout, check=False)  # fmt: skip
+        except subprocess.TimeoutExpired as exc:
+            raise RegistryError(f"评估超时（{timeout:.0f} 秒）") from exc
+        if completed.returncode != 0 or not out_file.exists():
+            tail = (completed.stderr or completed.stdout)[-800:]
+            raise RegistryError(f"评估失败（退出码 {completed.returncode}）：{tail}")
+        result: dict[str, list[dict[str, Any]]] = json.loads(out_file.read_text(encoding="utf-8"))
+    return result
+
+
+def category_of(prediction: dict[str, Any]) -> str:
+    intent = str(prediction.get("intent") or "")
+    return intent.removeprefix("report_")
+
+
+def compare(
+    rows: list[dict[str, str]],
+    candidate: list[dict[str, Any]],
+    active: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class F1 deltas, changed predictions, confusion matrix."""
+    gold = [r["category"] for r in rows]
+    cand_pred = [category_of(p) for p in candidate]
+    cand = metrics.evaluate(gold, cand_pred)
+    act_pred = [category_of(p) for p in active] if active is not None else cand_pred
+    act = metrics.evaluate(gold, act_pred)
+    act_f1 = {c.label: c.f1 for c in act.per_class}
+    labels = sorted(set(gold))
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, cand_pred, strict=True):
+        if p in index:
+            matrix[index[g]][index[p]] += 1
+    return {
+        "n": len(rows),
+        "candidate": {"accuracy": cand.accuracy, "macro_f1": cand.macro_f1},
+        "active": {"accuracy": act.accuracy, "macro_f1": act.macro_f1},
+        "delta": {
+            "accuracy": cand.accuracy - act.accuracy,
+            "macro_f1": cand.macro_f1 - act.macro_f1,
+        },
+        "per_class": sorted(
+            (
+                {
+                    "label": c.label,
+                    "candidate": c.f1,
+                    "active": act_f1.get(c.label, 0.0),
+                    "delta": c.f1 - act_f1.get(c.label, 0.0),
+                }
+                for c in cand.per_class
+            ),
+            key=lambda item: item["delta"],
+        ),
+        "changed": [
+            {"text": r["text"], "gold": g, "before": b, "after": a}
+            for r, g, b, a in zip(rows, gold, act_pred, cand_pred, strict=True)
+            if a != b
+        ],
+        "confusion": {"labels": labels, "matrix": matrix},
+        "has_active": active is not None,
+    }
+
+
+def evaluate_version(
+    factory: sessionmaker[Session], *, version_id: int, project: Path, models_dir: Path
+) -> dict[str, Any]:
+    """Compare a version with the active one on the held-back set; stored on the version.
+
+    Loading two models takes about a minute: no database transaction stays open meanwhile
+    (SQLite has one writer, and the console must keep working).
+    """
+    with session_scope(factory) as session:
+        version = session.get(ModelVersion, version_id)
+        if version is None:
+            raise RegistryError(f"未找到模型版本 {version_id}")
+        active = ensure_baseline(session, models_dir=models_dir, project=project)
+        files = [Path(version.file_path)]
+        active_id = active.id if active is not None and active.id != version.id else None
+        if active is not None and active_id is not None:
+            files.append(Path(active.file_path))
+        active_name = active.name if active is not None else None
+    rows = holdout_rows(project)
+    if not rows:
+        raise RegistryError("没有保留测试集（tests/data/nlu_holdout、data/holdout）")
+    predictions = predict(files, [r["text"] for r in rows], project=project)
+    candidate = predictions[str(files[0])]
+    baseline = predictions[str(files[1])] if len(files) > 1 else None
+    comparison = compare(rows, candidate, baseline)
+    comparison["active_name"] = active_name
+    with session_scope(factory) as session:
+        version = session.get(ModelVersion, version_id)
+        assert version is not None
+        version.metrics = {
+            "accuracy": comparison["candidate"]["accuracy"],
+            "macro_f1": comparison["candidate"]["macro_f1"],
+            "comparison": comparison,
+        }
+        current = session.get(ModelVersion, active_id) if active_id is not None else None
+        if current is not None:
+            current.metrics = {
+                **(current.metrics or {}),
+                "accuracy": comparison["active"]["accuracy"],
+                "macro_f1": comparison["active"]["macro_f1"],
+            }
+    return comparison
+
+
+# ---------------------------------------------------------------- activation
+
+
+def _hot_swap(rasa_url: str, rasa_token: str, model_file: Path) -> None:
+    try:
+        response = httpx.put(
+            f"{rasa_url.rstrip('/')}/model",
+            params={"token": rasa_token},
+            json={"model_file": str(model_file.resolve())},
+            timeout=300,
+        )
+    except httpx.HTTPError as exc:
+        raise RasaUnavailableError(f"无法连接Rasa服务器（{exc}），模型未切换") from exc
+    if response.status_code >= 300:
+        raise RasaUnavailableError(
+            f"Rasa服务器未能加载模型（HTTP {response.status_code}）：{response.text[:300]}"
+        )
+
+
+def _switch(
+    session: Session,
+    version: ModelVersion,
+    *,
+    actor: str,
+    rasa_url: str,
+    rasa_token: str,
+    models_dir: Path,
+    action: str,
+    data: dict[str, Any],
+) -> ModelVersion:
+    if version.status == ModelStatus.ACTIVE:
+        raise RegistryError(f"模型 {version.name} 已在使用中")
+    model_file = Path(version.file_path)
+    if not model_file.exists():
+        raise RegistryError(f"模型文件不存在：{model_file}")
+    version_id = version.id
+    # Rasa needs ~30 s to load a model: end the transaction first, so SQLite's single write
+    # lock is not held meanwhile. Nothing has been written yet; nothing is if the swap fails.
+    session.commit()
+    _hot_swap(rasa_url, rasa_token, model_file)
+    version = session.get(ModelVersion, version_id) or version
+    tmp = models_dir / f".{ACTIVE_FILE}.{secrets.token_hex(4)}"
+    shutil.copy2(model_file, tmp)
+    os.replace(tmp, models_dir / ACTIVE_FILE)
+    previous = active_version(session)
+    if previous is not None:
+        previous.status = ModelStatus.RETIRED.value
+    version.status = ModelStatus.ACTIVE.value
+    version.activated_by, version.activated_at = actor, utcnow()
+    audit.record(session, actor=actor, action=action, object_type="model_version",
+                 object_id=version.id,
+                 data={"name": version.name, "previous": previous.name if previous else None,
+                       **data})  # fmt: skip
+    session.flush()
+    return version
+
+
+def activate(
+    session: Session,
+    version: ModelVersion,
+    *,
+    actor: str,
+    rasa_url: str,
+    rasa_token: str,
+    models_dir: Path,
+    margin: float = 0.02,
+    override_reason: str | None = None,
+) -> ModelVersion:
+    """Make a version the bot's model; refused if macro-F1 drops by more than the margin."""
+    comparison = (version.metrics or {}).get("comparison") or {}
+    if not comparison and not override_reason:
+        raise ActivationRefusedError("此版本还没有对比评估结果；如确需启用，请填写理由")
+    drop = -float((comparison.get("delta") or {}).get("macro_f1") or 0.0)
+    if drop > margin and not override_reason:
+        raise ActivationRefusedError(
+            f"宏平均F1比当前模型低 {drop:.3f}（允许 {margin:.3f}），已拒绝启用；"
+            "如确需启用，请填写理由"
+        )
+    data = {"macro_f1_delta": -drop, "override_reason": override_reason or ""}
+    return _switch(session, version, actor=actor, rasa_url=rasa_url, rasa_token=rasa_token,
+                   models_dir=models_dir, action="model_activate", data=data)  # fmt: skip
+
+
+def rollback(
+    session: Session,
+    *,
+    actor: str,
+    rasa_url: str,
+    rasa_token: str,
+    models_dir: Path,
+    to_version: ModelVersion | None = None,
+) -> ModelVersion:
+    """Back to an earlier version (default: the one active before the current one)."""
+    if to_version is None:
+        to_version = session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.status == ModelStatus.RETIRED)
+            .order_by(ModelVersion.activated_at.desc(), ModelVersion.id.desc())
+        ).first()
+        if to_version is None:
+            raise RegistryError("没有可以回滚到的早期版本")
+    return _switch(session, to_version, actor=actor, rasa_url=rasa_url, rasa_token=rasa_token,
+                   models_dir=models_dir, action="model_rollback", data={})  # fmt: skip

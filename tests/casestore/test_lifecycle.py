@@ -1,0 +1,221 @@
+"""Staff and resident actions through the API: life cycle, audit, notifications, attachments."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.app_fixtures import draft_body
+
+GRID = "510107001001001"
+
+
+def file_ticket(client: TestClient, auth: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/tickets", json=draft_body(grid_code=GRID, **overrides), headers=auth
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def act(
+    client: TestClient, auth: dict[str, str], number: str, **body: Any
+) -> tuple[int, dict[str, Any]]:
+    response = client.post(
+        f"/api/v1/tickets/{number}/actions", json={"actor": "staff:li", **body}, headers=auth
+    )
+    return response.status_code, response.json()
+
+
+def pending(client: TestClient, auth: dict[str, str], channel: str = "webchat") -> list[dict]:
+    response = client.get(f"/api/v1/notifications?channel={channel}", headers=auth)
+    assert response.status_code == 200
+    return list(response.json()["items"])
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_full_life_cycle_is_audited_and_told(client: TestClient, auth: dict[str, str]) -> None:
+    ticket = file_ticket(
+        client, auth, category="environmental_protection", subcategory="waste_sanitation"
+    )
+    number = ticket["number"]
+    assert ticket["tier"] == "grid"  # from the taxonomy: small matters stay in the grid
+
+    code, body = act(client, auth, number, action="dispatch")
+    assert code == 200 and body["status"] == "dispatched"
+    assert "网格员" in body["assigned_to"]
+    code, body = act(client, auth, number, action="reply", text="已安排疏通")
+    assert code == 200 and body["status"] == "dispatched"
+    code, body = act(client, auth, number, action="close", text="下水道已疏通")
+    assert code == 200 and body["status"] == "closed" and body["resolution"] == "下水道已疏通"
+
+    kinds = [e["kind"] for e in body["events"]]
+    assert kinds == ["created", "dispatched", "replied", "closed"]
+    assert body["events"][1]["data"] == {
+        "from": "submitted",
+        "to": "dispatched",
+        "target": "grid",
+        "assigned_to": body["assigned_to"],
+        "note": "",
+    }
+    notes = pending(client, auth)
+    assert [n["kind"] for n in notes] == ["status", "reply", "satisfaction"]
+    assert all(n["conversation_id"] == "web-abc12345" for n in notes)
+    assert "已安排疏通" in notes[1]["text"]
+    payloads = [b["payload"] for b in notes[2]["buttons"]]
+    assert len(payloads) == 4 and payloads[0].startswith("/rate_service{")
+    assert pending(client, auth, "telegram") == []
+
+
+def test_unresolved_rating_reopens(client: TestClient, auth: dict[str, str]) -> None:
+    number = file_ticket(client, auth)["number"]
+    act(client, auth, number, action="dispatch")
+    act(client, auth, number, action="close", text="已处理")
+    code, body = act(client, auth, number, action="rate", rating="unresolved", actor="resident")
+    assert code == 200 and body["status"] == "reopened" and body["rating"] == "unresolved"
+    assert body["events"][-1]["data"]["to"] == "reopened"
+    code, body = act(client, auth, number, action="dispatch")
+    assert code == 200 and body["status"] == "dispatched"
+
+
+def test_illegal_transitions_and_bad_fields_are_refused(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    number = file_ticket(client, auth)["number"]
+    code, body = act(client, auth, number, action="close", text="x")
+    assert code == 409 and "不能执行「办结」" in body["detail"]
+    code, body = act(client, auth, number, action="reply", text="   ")
+    assert code == 422 and body["detail"] == "请填写答复内容"
+    code, body = act(client, auth, number, action="reject", reason="boring")
+    assert code == 422
+    code, body = act(client, auth, number, action="fly")
+    assert code == 422
+    code, body = act(client, auth, number, action="correct", category="no_such")
+    assert code == 422 and "未知的分类" in body["detail"]
+    code, body = act(client, auth, number, action="merge", target=number)
+    assert code == 422
+    response = client.post("/api/v1/tickets/123/actions", json={"action": "start"}, headers=auth)
+    assert response.status_code == 422
+    detail = client.get(f"/api/v1/tickets/{number}", headers=auth).json()
+    assert [e["kind"] for e in detail["events"]] == ["created"]
+
+
+def test_stale_version_is_a_conflict(client: TestClient, auth: dict[str, str]) -> None:
+    ticket = file_ticket(client, auth)
+    number, version = ticket["number"], ticket["version"]
+    code, _ = act(client, auth, number, action="reply", text="第一位坐席", version=version)
+    assert code == 200
+    code, body = act(client, auth, number, action="reply", text="第二位坐席", version=version)
+    assert code == 409 and "已被他人修改" in body["detail"]
+
+
+def test_correction_becomes_a_training_example(client: TestClient, auth: dict[str, str]) -> None:
+    number = file_ticket(
+        client, auth, transcript=[{"role": "resident", "text": "楼下烧烤店油烟太大了"}]
+    )["number"]
+    code, body = act(client, auth, number, action="correct", category="environmental_protection")
+    assert code == 200 and body["category"] == "environmental_protection"
+    assert body["department"] != "住房和城乡建设局"
+    examples = client.get("/api/v1/training-examples?source=correction", headers=auth).json()
+    assert examples["total"] == 1
+    example = examples["items"][0]
+    assert example["text"] == "楼下烧烤店油烟太大了"
+    assert example["intent"] == "report_environmental_protection"
+    assert example["predicted_intent"] == "report_urban_construction"
+    assert example["ticket_number"] == number and example["created_by"] == "staff:li"
+
+
+def test_escalate_merge_reject(client: TestClient, auth: dict[str, str]) -> None:
+    first = file_ticket(client, auth, category="disputes")["number"]
+    second = file_ticket(client, auth, submission_key="web-abc12345-0002")["number"]
+    third = file_ticket(client, auth, submission_key="web-abc12345-0003")["number"]
+    code, body = act(client, auth, first, action="escalate", text="需社区协调")
+    assert code == 200 and body["tier"] == "community"
+    code, body = act(client, auth, second, action="merge", target=first)
+    assert code == 200 and body["status"] == "merged" and body["merged_into"] == first
+    target = client.get(f"/api/v1/tickets/{first}", headers=auth).json()
+    assert target["events"][-1]["kind"] == "merged_from"
+    code, body = act(client, auth, third, action="reject", reason="out_of_scope", text="属法院")
+    assert code == 200 and body["status"] == "rejected"
+    texts = [n["text"] for n in pending(client, auth)]
+    assert any(f"与同一问题的工单 {first} 合并办理" in t for t in texts)
+    assert any("不属于受理范围" in t for t in texts)
+
+
+def test_notifications_are_acknowledged_once(client: TestClient, auth: dict[str, str]) -> None:
+    number = file_ticket(client, auth, channel="telegram", conversation_id="tg-42")["number"]
+    act(client, auth, number, action="reply", text="收到")
+    [note] = pending(client, auth, "telegram")
+    for _ in range(2):
+        response = client.post(f"/api/v1/notifications/{note['id']}/delivered", headers=auth)
+        assert response.status_code == 200 and response.json()["status"] == "delivered"
+    assert pending(client, auth, "telegram") == []
+    assert client.post("/api/v1/notifications/999/delivered", headers=auth).status_code == 404
+
+
+def test_photo_uploaded_before_filing_joins_the_ticket(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    upload = client.post(
+        "/api/v1/attachments",
+        data={"conversation_id": "web-abc12345", "channel": "webchat"},
+        files={"file": ("p.jpg", jpeg_bytes(), "application/octet-stream")},
+        headers=auth,
+    )
+    assert upload.status_code == 201, upload.text
+    assert upload.json()["content_type"] == "image/jpeg"
+    ticket = file_ticket(client, auth)
+    assert [a["id"] for a in ticket["attachments"]] == [upload.json()["id"]]
+    assert ticket["events"][-1]["kind"] == "attachments_linked"
+    [request] = client.get(f"/open311/v2/requests/{ticket['number']}.json").json()
+    assert request["media_url"].endswith(f"/open311/v2/media/{upload.json()['id']}")
+    media = client.get(request["media_url"])
+    assert media.status_code == 200 and media.content == jpeg_bytes()
+    assert media.headers["content-type"] == "image/jpeg"
+
+
+def test_bad_uploads_are_refused(client: TestClient, auth: dict[str, str]) -> None:
+    form = {"conversation_id": "web-x", "channel": "webchat"}
+    not_image = client.post(
+        "/api/v1/attachments",
+        data=form,
+        files={"file": ("a.jpg", b"<script>alert(1)</script>", "image/jpeg")},
+        headers=auth,
+    )
+    assert not_image.status_code == 415 and "JPEG" in not_image.json()["detail"]
+    too_big = client.post(
+        "/api/v1/attachments",
+        data=form,
+        files={"file": ("a.jpg", b"\xff" * (10 * 1024 * 1024 + 1), "image/jpeg")},
+        headers=auth,
+    )
+    assert too_big.status_code == 413
+    no_auth = client.post("/api/v1/attachments", data=form, files={"file": ("a", b"x")})
+    assert no_auth.status_code == 401
+    unlinked = client.post(
+        "/api/v1/attachments",
+        data=form,
+        files={"file": ("p.jpg", jpeg_bytes(), "image/jpeg")},
+        headers=auth,
+    ).json()
+    assert client.get(f"/open311/v2/media/{unlinked['id']}").status_code == 404
+
+
+def test_rating_a_resolved_ticket_closes_it(client: TestClient, auth: dict[str, str]) -> None:
+    number = file_ticket(client, auth)["number"]
+    act(client, auth, number, action="dispatch")
+    code, body = act(client, auth, number, action="resolve", text="已修复")
+    assert code == 200 and body["status"] == "resolved"
+    code, body = act(client, auth, number, action="rate", rating="satisfied", actor="resident")
+    assert code == 200 and body["status"] == "closed" and body["rating"] == "satisfied"
+    assert body["events"][-1]["data"]["to"] == "closed"
+    code, _ = act(client, auth, number, action="rate", rating="satisfied", actor="resident")
+    assert code == 200  # a closed ticket may be rated again (the resident changes their mind)
