@@ -7,7 +7,9 @@ import logging
 import signal
 import sys
 
-from bot.settings import get_settings
+from pydantic import ValidationError
+
+from core.settings import get_settings
 
 
 def main() -> int:
@@ -15,7 +17,16 @@ def main() -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError:
+        print(
+            "Telegram 机器人无法启动：CASESTORE_API_TOKEN 未设置"
+            "（至少 16 个字符，make run 会写入 .env）",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
     if not settings.telegram_bot_token:
         print(
             "Telegram 机器人未启用（未设置 TELEGRAM_BOT_TOKEN）。"
@@ -25,7 +36,7 @@ def main() -> int:
         # Stay idle: honcho stops every process as soon as one of them exits.
         while True:
             signal.pause()
-    problems = settings.problems()
+    problems = settings.telegram_problems()
     if problems:
         for problem in problems:
             print(f"Telegram 机器人无法启动：{problem}", file=sys.stderr, flush=True)

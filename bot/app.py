@@ -41,9 +41,9 @@ from bot.rasa import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.relay import Relay
 from bot.sender import Sender
-from bot.settings import BotSettings
 from bot.store import Store
 from bot.tasks import TaskGroup
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PURGE_EVERY_SECONDS = 3600.0
 
 
-def build_application(settings: BotSettings) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
     """The PTB application with every handler (updates are fed in by polling or webhook)."""
     application = (
         Application.builder()
@@ -98,7 +98,7 @@ def build_application(settings: BotSettings) -> Application:  # type: ignore[typ
 class BotProcess:
     """The running bot: application, store, clients and background loops."""
 
-    def __init__(self, settings: BotSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.application = build_application(settings)
         self.store = Store(settings.bot_state_path)
@@ -149,7 +149,7 @@ class BotProcess:
         log.info(
             "Telegram bot @%s started (%s)",
             me,
-            "webhook" if self.settings.webhook_mode else "polling",
+            "webhook" if self.settings.telegram_webhook_mode else "polling",
         )
         self.tasks.spawn(
             self._every(self.settings.bot_notification_poll_seconds, self.pump.run_once),
@@ -159,7 +159,7 @@ class BotProcess:
             self._every(self.settings.bot_retry_seconds, self._retry_pending), name="retry"
         )
         self.tasks.spawn(self._every(PURGE_EVERY_SECONDS, self._purge), name="purge")
-        if self.settings.webhook_mode:
+        if self.settings.telegram_webhook_mode:
             await self._serve_webhook()
         else:
             await self._poll()
@@ -293,7 +293,7 @@ async def _retry(
             await asyncio.wait_for(stopping.wait(), timeout=seconds)
 
 
-async def serve(settings: BotSettings) -> None:
+async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM."""
     process = BotProcess(settings)
     loop = asyncio.get_running_loop()

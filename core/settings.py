@@ -1,42 +1,86 @@
-"""Settings of the app environment (case store, console, web chat, Telegram bot)."""
+"""The one settings object of the app environment: web app, Telegram bot and CLI.
+
+Every setting is read from the environment or ``.env`` (``make run`` writes random secrets
+into it), has a default for the embedded mode (SQLite, loopback ports) and a row in the
+README's settings table. The Rasa environment has its own, ``actions/settings.py``.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The checkout: the one place the app environment finds it (``core/`` lives at its top).
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "token"}
+# What Telegram accepts as a webhook secret_token; we also require some length.
+TELEGRAM_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 class Settings(BaseSettings):
-    """Every setting has an embedded-mode default and is documented in the README."""
+    """Relative paths are taken relative to the checkout (``MODEL_DIR=models``)."""
 
     model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
 
+    # --- where things are
     database_url: str = f"sqlite:///{ROOT / 'var' / 'petition.db'}"
-    data_dir: Path = ROOT / "data"
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str = ""
-    casestore_api_token: str
-    app_host: str = "127.0.0.1"
-    app_port: int = 8000
-    rasa_timeout_seconds: float = 30.0
+    project_dir: Path = ROOT  # the Rasa project (config.yml, domain.yml, data/) that is trained
+    data_dir: Path = ROOT / "data"  # taxonomy and grid registry
+    var_dir: Path = ROOT / "var"  # runtime state: taxonomy additions, logs
     model_dir: Path = ROOT / "models"
+    rasa_env_dir: Path = ROOT / ".venv-rasa"  # the Rasa environment, for training and evaluation
     training_config: Path = ROOT / "config.yml"
     training_log_dir: Path = ROOT / "var" / "training"
+
+    # --- the app (case store, console, web chat)
+    app_host: str = "127.0.0.1"
+    app_port: int = 8000
+    casestore_api_token: str
     model_activation_margin: float = 0.02  # refused when macro-F1 drops by more, unless overridden
     console_session_hours: int = 12
     # None: Secure cookies exactly when the console is reached over HTTPS.
     console_cookie_secure: bool | None = None
 
-    @field_validator("data_dir", "model_dir", "training_config", "training_log_dir")
+    # --- how the processes reach each other
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    rasa_timeout_seconds: float = 30.0
+    casestore_url: str = "http://127.0.0.1:8000"
+    casestore_timeout_seconds: float = 15.0
+    action_port: int = 5055
+
+    # --- the Telegram bot (off without a token)
+    telegram_bot_token: str = ""
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    # Webhook mode when the public URL is set (production); polling otherwise (development).
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+    bot_state_path: Path = ROOT / "var" / "bot.sqlite3"
+    bot_rate_limit_messages: int = 20
+    bot_rate_limit_seconds: float = 60.0
+    bot_notification_poll_seconds: float = 3.0
+    bot_retry_seconds: float = 5.0
+    bot_polling_timeout_seconds: int = 25
+
+    @field_validator(
+        "project_dir",
+        "data_dir",
+        "var_dir",
+        "model_dir",
+        "rasa_env_dir",
+        "training_config",
+        "training_log_dir",
+        "bot_state_path",
+    )
     @classmethod
     def _inside_checkout(cls, value: Path) -> Path:
-        """Relative paths (MODEL_DIR=models in the Makefile) are relative to the checkout."""
         return value if value.is_absolute() else ROOT / value
 
     @field_validator("casestore_api_token")
@@ -48,6 +92,30 @@ class Settings(BaseSettings):
                 "(make run writes one into .env)"
             )
         return value
+
+    @property
+    def rasa_bin(self) -> Path:
+        """The ``rasa`` command of the Rasa environment."""
+        return self.rasa_env_dir / "bin" / "rasa"
+
+    @property
+    def rasa_python(self) -> Path:
+        return self.rasa_env_dir / "bin" / "python"
+
+    @property
+    def telegram_webhook_mode(self) -> bool:
+        return bool(self.telegram_webhook_url)
+
+    def telegram_problems(self) -> list[str]:
+        """Settings that stop an enabled bot from starting (empty when all is well)."""
+        if self.telegram_webhook_mode and not TELEGRAM_SECRET_RE.fullmatch(
+            self.telegram_webhook_secret
+        ):
+            return [
+                "使用 webhook 时必须设置 TELEGRAM_WEBHOOK_SECRET"
+                "（16–256 个字符，只能包含字母、数字、_ 和 -）"
+            ]
+        return []
 
 
 @lru_cache

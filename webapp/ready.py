@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
 import httpx
+
+from core.settings import get_settings
 
 CHECKS = {
     "Rasa": "{rasa}/status?token={token}",
@@ -16,11 +17,12 @@ CHECKS = {
 
 
 def main() -> None:
+    settings = get_settings()
     values = {
-        "rasa": os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
-        "token": os.environ.get("RASA_TOKEN", ""),
-        "action_port": os.environ.get("ACTION_PORT", "5055"),
-        "app_port": os.environ.get("APP_PORT", "8000"),
+        "rasa": settings.rasa_url,
+        "token": settings.rasa_token,
+        "action_port": settings.action_port,
+        "app_port": settings.app_port,
     }
     pending = dict(CHECKS)
     started = time.monotonic()
