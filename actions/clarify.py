@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import conversation, taxonomy
+from actions.api import services
 from actions.responses import response_text
-from actions.settings import ActionSettings
 
 NONE_OF_THESE = "none"
 
@@ -28,7 +28,7 @@ class ActionClarifyCategory(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        categories = taxonomy.load(ActionSettings.from_env().data_dir / "taxonomy.yml")
+        categories = taxonomy.load(services().settings.data_dir / "taxonomy.yml")
         ranked = conversation.candidates(
             categories, tracker.latest_message.get("intent_ranking") or []
         )

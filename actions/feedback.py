@@ -21,9 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import conversation
-from actions.casestore_client import CaseStoreClient, CaseStoreRejected, CaseStoreUnavailable
+from actions.api import services
+from actions.api.casestore import CaseStoreClient, CaseStoreRejected, CaseStoreUnavailable
 from actions.responses import domain_buttons
-from actions.settings import ActionSettings
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class ActionRecordFeedback(Action):
         latest = tracker.latest_message
         text = latest.get("text") or ""
         rating = rating_of(latest)
-        client = CaseStoreClient(ActionSettings.from_env())
+        client = services().casestore
         try:
             ticket = await self._ticket(client, dispatcher, tracker, rating)
         except (CaseStoreUnavailable, CaseStoreRejected) as exc:

@@ -10,9 +10,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.casestore_client import CaseStoreClient, CaseStoreRejected, CaseStoreUnavailable
+from actions.api import services
+from actions.api.casestore import CaseStoreRejected, CaseStoreUnavailable
 from actions.responses import response_text
-from actions.settings import ActionSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,8 @@ async def locate(
     point: tuple[float, float] | None = None,
 ) -> dict[str, Any] | None:
     """Slot values for the grid of ``text`` or ``point``; None when the store cannot say."""
-    client = CaseStoreClient(ActionSettings.from_env())
     try:
-        result = await client.resolve_location(text, point)
+        result = await services().casestore.resolve_location(text, point)
     except (CaseStoreUnavailable, CaseStoreRejected) as exc:
         log.warning("grid resolution unavailable: %s", exc)
         return None

@@ -7,8 +7,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.casestore_client import CaseStoreClient, CaseStoreRejected, CaseStoreUnavailable
-from actions.settings import ActionSettings
+from actions.api import services
+from actions.api.casestore import CaseStoreRejected, CaseStoreUnavailable
 
 
 class ActionRequestHuman(Action):
@@ -24,9 +24,8 @@ class ActionRequestHuman(Action):
             return [SlotSet("handoff_requested", True)]
         number = tracker.get_slot("last_ticket_number")
         if number:
-            client = CaseStoreClient(ActionSettings.from_env())
             try:
-                await client.add_event(number, "handoff_requested", {"via": "bot"})
+                await services().casestore.add_event(number, "handoff_requested", {"via": "bot"})
                 dispatcher.utter_message(
                     response="utter_handoff_noted_on_ticket", ticket_number=number
                 )

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     outbox = Outbox(settings.outbox_path)
     headers = {"Authorization": f"Bearer {settings.casestore_api_token}"}
     with httpx.Client(
-        base_url=settings.casestore_url, timeout=settings.request_timeout, headers=headers
+        base_url=settings.casestore_url, timeout=settings.casestore_timeout_seconds, headers=headers
     ) as client:
 
         def post(payload: dict[str, Any]) -> httpx.Response:

@@ -13,14 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import conversation, grid, taxonomy, validators
-from actions.casestore_client import (
-    CaseStoreClient,
-    CaseStoreRejected,
-    CaseStoreUnavailable,
-    receipt_code,
-)
+from actions.api import services
+from actions.api.casestore import CaseStoreRejected, CaseStoreUnavailable, receipt_code
 from actions.responses import domain_buttons
-from actions.settings import ActionSettings
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +56,8 @@ FIELD_ALIASES = {
 }
 
 
-def _settings() -> ActionSettings:
-    return ActionSettings.from_env()
-
-
-def _categories(settings: ActionSettings) -> dict[str, taxonomy.CategoryInfo]:
-    return taxonomy.load(settings.data_dir / "taxonomy.yml")
+def _categories() -> dict[str, taxonomy.CategoryInfo]:
+    return taxonomy.load(services().settings.data_dir / "taxonomy.yml")
 
 
 def reset_petition() -> list[EventType]:
@@ -100,8 +91,7 @@ class ActionStartPetition(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        settings = _settings()
-        categories = _categories(settings)
+        categories = _categories()
         latest = tracker.latest_message
         intent = (latest.get("intent") or {}).get("name") or ""
         chosen: str | None = None
@@ -110,7 +100,7 @@ class ActionStartPetition(Action):
             # the message before, and the choice is a training signal.
             chosen = next(iter(conversation.entity_values(latest, "chosen_category")), None)
             latest = conversation.previous_user_message(tracker) or latest
-            await record_choice(settings, tracker, latest, chosen)
+            await record_choice(tracker, latest, chosen)
         text = validators.clean_text(latest.get("text") or "")
         events = reset_petition()
         events.append(SlotSet("submission_key", f"{tracker.sender_id[:40]}-{uuid.uuid4().hex}"))
@@ -168,9 +158,7 @@ class ActionStartPetition(Action):
         return events
 
 
-async def record_choice(
-    settings: ActionSettings, tracker: Tracker, message: dict[str, Any], chosen: str | None
-) -> None:
+async def record_choice(tracker: Tracker, message: dict[str, Any], chosen: str | None) -> None:
     """Keep the resident's choice as a training example (best effort: it is not a ticket).
 
     "都不是" keeps the message as a low-confidence example without a label: an admin labels
@@ -179,10 +167,10 @@ async def record_choice(
     if not chosen or not message.get("text"):
         return
     predicted = message.get("intent_ranking") or [{}]
-    top = next((r for r in predicted if r.get("name") != "nlu_fallback"), {})
+    top: dict[str, Any] = next((r for r in predicted if r.get("name") != "nlu_fallback"), {})
     unlabelled = chosen == "none"
     try:
-        await CaseStoreClient(settings).add_training_example(
+        await services().casestore.add_training_example(
             {
                 "text": message["text"][:2000],
                 "intent": None if unlabelled else f"report_{chosen}",
@@ -194,16 +182,6 @@ async def record_choice(
         )
     except (CaseStoreUnavailable, CaseStoreRejected) as exc:
         log.warning("could not record the fallback choice: %s", exc)
-
-
-async def classify(settings: ActionSettings, text: str) -> dict[str, Any]:
-    """Ask the running Rasa server to classify a description given inside the form."""
-    async with httpx.AsyncClient(base_url=settings.rasa_url, timeout=5) as client:
-        response = await client.post(
-            "/model/parse", params={"token": settings.rasa_token}, json={"text": text}
-        )
-        response.raise_for_status()
-        return dict(response.json())
 
 
 class ValidatePetitionForm(FormValidationAction):
@@ -231,10 +209,10 @@ class ValidatePetitionForm(FormValidationAction):
         return result
 
     async def _classify(self, text: str) -> dict[str, Any]:
-        settings = _settings()
-        categories = _categories(settings)
+        """Ask the running Rasa server to classify a description given inside the form."""
+        categories = _categories()
         try:
-            parsed = await classify(settings, text)
+            parsed = await services().rasa.parse(text)
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("could not classify the description: %s", exc)
             return {}
@@ -250,7 +228,7 @@ class ValidatePetitionForm(FormValidationAction):
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        categories = _categories(_settings())
+        categories = _categories()
         code = taxonomy.category_from_text(categories, str(value or ""))
         if code is None:
             dispatcher.utter_message(response="utter_invalid_category")
@@ -345,7 +323,7 @@ class ValidatePetitionForm(FormValidationAction):
 
 def build_payload(tracker: Tracker) -> dict[str, Any] | None:
     """The case-store draft from the filled slots; None if the petition is incomplete."""
-    slots = {name: tracker.get_slot(name) for name in PETITION_SLOTS}
+    slots: dict[str, Any] = {name: tracker.get_slot(name) for name in PETITION_SLOTS}
     if not all(slots[name] for name in (*FORM_SLOTS, "submission_key")):
         return None
     meta = slots["petition_meta"] or {}
@@ -383,8 +361,7 @@ class ActionSubmitPetition(Action):
         if payload is None:
             dispatcher.utter_message(response="utter_ask_problem")
             return []
-        settings = _settings()
-        client = CaseStoreClient(settings)
+        client = services().casestore
         try:
             result = await client.submit(payload)
         except CaseStoreRejected as exc:

@@ -1,4 +1,8 @@
-"""Settings of the Rasa-side processes (action server, outbox worker), read from the environment."""
+"""Settings of the Rasa-side processes (action server, outbox worker), read from the environment.
+
+The one place in ``actions/`` that reads ``os.environ``; the names match the app's settings
+where both sides mean the same thing (``CASESTORE_TIMEOUT_SECONDS``).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ class ActionSettings:
     rasa_token: str
     outbox_path: Path
     data_dir: Path
-    request_timeout: float
+    casestore_timeout_seconds: float
     retry_delays: tuple[float, ...]
 
     @classmethod
@@ -30,6 +34,6 @@ class ActionSettings:
             rasa_token=os.environ.get("RASA_TOKEN", ""),
             outbox_path=Path(os.environ.get("OUTBOX_PATH", ROOT / "var" / "outbox.db")),
             data_dir=Path(os.environ.get("DATA_DIR", ROOT / "data")),
-            request_timeout=float(os.environ.get("CASESTORE_TIMEOUT", "3")),
+            casestore_timeout_seconds=float(os.environ.get("CASESTORE_TIMEOUT_SECONDS", "3")),
             retry_delays=tuple(float(d) for d in delays.split(",") if d.strip()),
         )

@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import conversation
-from actions.casestore_client import CaseStoreClient, CaseStoreRejected, CaseStoreUnavailable
-from actions.settings import ActionSettings
+from actions.api import services
+from actions.api.casestore import CaseStoreRejected, CaseStoreUnavailable
 
 NUMBER_RE = re.compile(r"(?<!\d)20\d{11}(?!\d)")
 
@@ -35,7 +35,7 @@ class ActionTicketStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        client = CaseStoreClient(ActionSettings.from_env())
+        client = services().casestore
         numbers = conversation.entity_values(tracker.latest_message, "ticket_number")
         numbers += NUMBER_RE.findall(tracker.latest_message.get("text") or "")
         try:

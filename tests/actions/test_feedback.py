@@ -1,90 +1,31 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import feedback
-from actions.casestore_client import CaseStoreClient
-from actions.settings import ROOT, ActionSettings
+from actions.settings import ROOT
 from tests.actions.conftest import make_tracker
+from tests.actions.fakes import STATUS_LABELS, FakeCaseStore
 
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 ME = "web-abcdef123456"  # the sender id of make_tracker
-LABELS = {
-    "submitted": "已受理，待审核",
-    "dispatched": "已派单",
-    "resolved": "已答复",
-    "closed": "已办结",
-    "reopened": "已重新办理",
-}
 
 
 def ticket(number: str, status: str, updated_at: str, **extra: Any) -> dict[str, Any]:
     return {
         "number": number,
         "status": status,
-        "status_label": LABELS[status],
+        "status_label": STATUS_LABELS[status],
         "conversation_id": ME,
         "rating": None,
         "updated_at": updated_at,
         **extra,
     }
-
-
-class FakeCaseStore:
-    """The case store's ticket API as the actions use it, with its rating rule."""
-
-    def __init__(self, *tickets: dict[str, Any]) -> None:
-        self.tickets = {t["number"]: t for t in tickets}
-        self.ratings: list[tuple[str, dict[str, Any]]] = []
-        self.down_for: set[str] = set()  # "GET" and/or "POST": answered with a dropped link
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        assert request.headers["Authorization"] == "Bearer token-for-tests-123456"
-        if request.method in self.down_for:
-            raise httpx.ConnectError("case store down", request=request)
-        path = request.url.path
-        if request.method == "GET" and path == "/api/v1/tickets":
-            mine = [
-                t
-                for t in self.tickets.values()
-                if t["conversation_id"] == request.url.params["conversation_id"]
-            ]
-            mine.sort(key=lambda t: t["number"], reverse=True)  # newest first
-            limit = int(request.url.params["limit"])
-            return httpx.Response(200, json={"items": mine[:limit], "total": len(mine)})
-        match = re.fullmatch(r"/api/v1/tickets/(\d{13})(/actions)?", path)
-        assert match, path
-        found = self.tickets.get(match.group(1))
-        if found is None:
-            return httpx.Response(404, json={"detail": "未找到工单"})
-        if request.method == "GET":
-            return httpx.Response(200, json=found)
-        body = json.loads(request.content)
-        if found["status"] not in {"resolved", "closed"}:
-            return httpx.Response(409, json={"detail": "工单当前状态不能执行「满意度评价」"})
-        self.ratings.append((found["number"], body))
-        found["rating"] = body["rating"]
-        if body["rating"] == "unresolved":
-            found.update(status="reopened", status_label=LABELS["reopened"])
-        return httpx.Response(200, json=found)
-
-
-@pytest.fixture
-def store(action_settings: ActionSettings, monkeypatch: pytest.MonkeyPatch) -> FakeCaseStore:
-    fake = FakeCaseStore()
-
-    def client(settings: ActionSettings) -> CaseStoreClient:
-        return CaseStoreClient(settings, transport=httpx.MockTransport(fake.handle))
-
-    monkeypatch.setattr(feedback, "CaseStoreClient", client)
-    return fake
 
 
 async def run(**latest: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
-import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import petition_form
-from actions.casestore_client import CaseStoreClient
-from actions.outbox import Outbox
+from actions.api import Services
+from actions.api.casestore import receipt_code
+from actions.outbox import deliver_pending
 from actions.settings import ActionSettings
 from tests.actions.conftest import make_tracker
+from tests.actions.fakes import FakeCaseStore, FakeRasa, candidate
 
 DOMAIN: dict[str, Any] = {}
 
@@ -76,16 +76,11 @@ async def test_validation_reprompts_from_the_domain(action_settings: ActionSetti
     assert dispatcher.messages[-1]["response"] == "utter_invalid_category"
 
 
-async def test_description_is_classified_when_category_missing(
-    action_settings: ActionSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def fake_classify(settings: ActionSettings, text: str) -> dict[str, Any]:
-        return {
-            "intent": {"name": "report_transportation", "confidence": 0.8},
-            "intent_ranking": [{"name": "report_transportation", "confidence": 0.8}],
-        }
-
-    monkeypatch.setattr(petition_form, "classify", fake_classify)
+async def test_description_is_classified_when_category_missing(rasa: FakeRasa) -> None:
+    rasa.parses["公交车司机开得太猛了"] = {
+        "intent": {"name": "report_transportation", "confidence": 0.8},
+        "intent_ranking": [{"name": "report_transportation", "confidence": 0.8}],
+    }
     form = petition_form.ValidatePetitionForm()
     result = await form.validate_description(
         "公交车司机开得太猛了", CollectingDispatcher(), make_tracker(), DOMAIN
@@ -93,17 +88,14 @@ async def test_description_is_classified_when_category_missing(
     assert result["category"] == "transportation"
     assert result["category_name"] == "交通运输"
 
-    async def rasa_down(settings: ActionSettings, text: str) -> dict[str, Any]:
-        raise httpx.ConnectError("down")
-
-    monkeypatch.setattr(petition_form, "classify", rasa_down)
+    rasa.down = True
     result = await form.validate_description(
         "公交车司机开得太猛了", CollectingDispatcher(), make_tracker(), DOMAIN
     )
     assert result == {"description": "公交车司机开得太猛了"}  # the form will ask the category
 
 
-FILLED = {
+FILLED: dict[str, Any] = {
     "description": "下水道堵了三天",
     "category": "urban_construction",
     "category_name": "城乡建设",
@@ -142,30 +134,50 @@ def test_payload_from_slots() -> None:
     assert petition_form.build_payload(make_tracker(slots={**FILLED, "location": None})) is None
 
 
+async def submit(slots: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots=slots)
+    events = await petition_form.ActionSubmitPetition().run(dispatcher, tracker, DOMAIN)
+    return events, dispatcher.messages[-1]
+
+
 async def test_submit_queues_when_store_down_and_files_once(
-    action_settings: ActionSettings,
+    action_settings: ActionSettings, store: FakeCaseStore, services: Services
 ) -> None:
-    calls: list[dict[str, Any]] = []
-
-    def down(request: httpx.Request) -> httpx.Response:
-        calls.append(json.loads(request.content))
-        raise httpx.ConnectError("refused")
-
-    outbox = Outbox(action_settings.outbox_path)
-    client = CaseStoreClient(action_settings, outbox, transport=httpx.MockTransport(down))
-    payload = petition_form.build_payload(make_tracker(slots=FILLED))
-    assert payload is not None
-    result = await client.submit(payload)
-    assert result.queued and result.ticket is None
-    assert len(calls) == 3  # the first try and two retries
+    store.down_for = {"POST"}
+    events, message = await submit(FILLED)
+    assert message["response"] == "utter_ticket_queued"
+    assert message["receipt"] == receipt_code(FILLED["submission_key"])
+    assert store.submissions == 3  # the first try and two retries
+    assert slots_of(events)["submission_key"] is None  # the petition is done for the resident
+    outbox = services.casestore.outbox
     assert [e["key"] for e in outbox.pending()] == [FILLED["submission_key"]]
 
-    def up(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(201, json={"number": "2026112600001"})
+    store.down_for = set()
+    events, message = await submit(FILLED)  # the same confirmed petition again: filed now
+    assert message["response"] == "utter_ticket_created"
+    number = slots_of(events)["last_ticket_number"]
+    assert message["ticket_number"] == number and message["sla_days"] == 5
+    headers = {"Authorization": f"Bearer {action_settings.casestore_api_token}"}
+    with httpx.Client(
+        base_url=action_settings.casestore_url,
+        headers=headers,
+        transport=httpx.MockTransport(store.handle),
+    ) as worker:
+        assert deliver_pending(outbox, lambda p: worker.post("/api/v1/tickets", json=p)) == 1
+    assert list(store.tickets) == [number]  # the outbox's delivery found the same ticket
+    assert outbox.entry(FILLED["submission_key"])["ticket_number"] == number
 
-    client = CaseStoreClient(action_settings, outbox, transport=httpx.MockTransport(up))
-    result = await client.submit(payload)
-    assert result.ticket == {"number": "2026112600001"}
+
+async def test_rejected_submission_is_kept_for_an_operator(
+    store: FakeCaseStore, services: Services
+) -> None:
+    events, message = await submit({**FILLED, "category": "no_such_category"})
+    assert message["response"] == "utter_submit_failed"
+    assert store.tickets == {} and store.submissions == 1  # a 422 is not retried
+    entry = services.casestore.outbox.entry(FILLED["submission_key"])
+    assert entry is not None and entry["state"] == "rejected"
+    assert slots_of(events)["submission_key"] is None
 
 
 async def test_change_field_clears_the_slot() -> None:
@@ -235,15 +247,8 @@ async def test_location_answer_is_cleaned(action_settings: ActionSettings) -> No
     assert result["location"] == "长寿苑小区7栋东门"
 
 
-async def test_choice_after_fallback_uses_the_earlier_message(
-    action_settings: ActionSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    recorded: list[dict[str, Any]] = []
-
-    async def record(self: CaseStoreClient, example: dict[str, Any]) -> None:
-        recorded.append(example)
-
-    monkeypatch.setattr(CaseStoreClient, "add_training_example", record)
+async def test_choice_after_fallback_uses_the_earlier_message(store: FakeCaseStore) -> None:
+    recorded = store.examples
     earlier = {
         "event": "user",
         "text": "楼上天天往下扔东西，晾的衣服都被弄脏了",
@@ -313,20 +318,15 @@ async def test_clarify_offers_top_three_and_none(action_settings: ActionSettings
 
 
 CANDIDATES = [
-    {"grid_code": "g1", "grid_name": "第一网格", "community": "玉林北路社区", "place": "玉林北路",
-     "matched_text": "玉林北路"},
-    {"grid_code": "g2", "grid_name": "第二网格", "community": "玉林北路社区", "place": "玉林北路",
-     "matched_text": "玉林北路"},
-]  # fmt: skip
+    candidate("g1", "第一网格", "玉林北路社区", "玉林北路"),
+    candidate("g2", "第二网格", "玉林北路社区", "玉林北路"),
+]
 
 
-async def test_ambiguous_place_asks_which_grid(
-    action_settings: ActionSettings, no_grid_service: dict[str, Any]
-) -> None:
+async def test_ambiguous_place_asks_which_grid(store: FakeCaseStore) -> None:
     from actions import grid
 
-    no_grid_service["玉林北路"] = {"grid_code": None, "grid_candidates": CANDIDATES,
-                                   "needs_landmark": False, "grid_name": None}  # fmt: skip
+    store.places["玉林北路"] = CANDIDATES
     form = petition_form.ValidatePetitionForm()
     dispatcher = CollectingDispatcher()
     result = await form.validate_location("玉林北路", dispatcher, make_tracker(), DOMAIN)
@@ -346,11 +346,10 @@ async def test_ambiguous_place_asks_which_grid(
 
 
 async def test_unknown_place_asks_a_landmark_once_then_goes_to_the_street_queue(
-    action_settings: ActionSettings, no_grid_service: dict[str, Any]
+    store: FakeCaseStore,
 ) -> None:
     domain = {"responses": {"utter_grid_unassigned": [{"text": "待分拨（由街道统一分派）"}]}}
-    no_grid_service["人民公园"] = {"grid_code": None, "grid_candidates": None,
-                                   "needs_landmark": True, "grid_name": None}  # fmt: skip
+    store.places["玉林北路"] = CANDIDATES  # the grid registry knows other places only
     form = petition_form.ValidatePetitionForm()
     dispatcher = CollectingDispatcher()
     result = await form.validate_location("人民公园", dispatcher, make_tracker(), domain)
@@ -360,3 +359,21 @@ async def test_unknown_place_asks_a_landmark_once_then_goes_to_the_street_queue(
     answer = await form.validate_landmark("不清楚", dispatcher, tracker, domain)
     assert answer["grid_code"] is None and answer["needs_landmark"] is False
     assert answer["grid_name"] == "待分拨（由街道统一分派）"
+
+
+async def test_shared_location_answers_with_the_grid_of_the_point(store: FakeCaseStore) -> None:
+    store.points[(30.64, 104.04)] = [candidate("g1", "第一网格", "玉林北路社区", "玉林北路")]
+    tracker = make_tracker(
+        text='/share_location{"latitude": 30.64, "longitude": 104.04}',
+        intent="share_location",
+        entities=[
+            {"entity": "latitude", "value": "30.64"},
+            {"entity": "longitude", "value": "104.04"},
+        ],
+    )
+    domain = {"responses": {"utter_shared_location": [{"text": "位置：{coordinates}"}]}}
+    form = petition_form.ValidatePetitionForm()
+    result = await form.validate_location(None, CollectingDispatcher(), tracker, domain)
+    assert result["location"] == "位置：30.64000, 104.04000"
+    assert result["gps"] == [30.64, 104.04]
+    assert result["grid_code"] == "g1" and result["grid_name"] == "玉林北路社区 第一网格"

@@ -1,8 +1,8 @@
-"""The one client of the case-store HTTP API used by the actions.
+"""The case store's HTTP API as the actions use it: tickets, ratings, events, grids, examples.
 
 Submitting is idempotent (the submission key); a submission that cannot be delivered after
 a few quick retries goes to the durable outbox, from which the outbox worker delivers it
-exactly once when the case store is back.
+exactly once when the case store is back. Grid resolution is served by the case store too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from actions.outbox import Outbox
 from actions.settings import ActionSettings
 
 log = logging.getLogger(__name__)
+
+# Idle connections are dropped before the case store's (uvicorn's 5 s) keep-alive ends, so a
+# request never goes out on a connection the server is closing.
+KEEPALIVE_EXPIRY_SECONDS = 2.0
 
 
 class CaseStoreUnavailable(Exception):
@@ -46,28 +50,27 @@ def receipt_code(submission_key: str) -> str:
 
 
 class CaseStoreClient:
+    """One per process (see ``actions.api.services``): a pooled HTTP client and the outbox."""
+
     def __init__(
         self,
         settings: ActionSettings,
-        outbox: Outbox | None = None,
+        outbox: Outbox,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
-        self.outbox = outbox or Outbox(settings.outbox_path)
-        self._transport = transport  # tests pass a transport; production uses the network
-
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.settings.casestore_url,
-            timeout=self.settings.request_timeout,
-            headers={"Authorization": f"Bearer {self.settings.casestore_api_token}"},
-            transport=self._transport,
+        self.outbox = outbox
+        self._http = httpx.AsyncClient(
+            base_url=settings.casestore_url,
+            timeout=settings.casestore_timeout_seconds,
+            headers={"Authorization": f"Bearer {settings.casestore_api_token}"},
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
+            transport=transport,  # tests pass a fake of the API; production uses the network
         )
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
-            async with self._client() as client:
-                response = await client.request(method, url, **kwargs)
+            response = await self._http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise CaseStoreUnavailable(str(exc)) from exc
         if response.status_code >= 500:
