@@ -173,7 +173,7 @@ async def record_choice(tracker: Tracker, message: dict[str, Any], chosen: str |
         await services().casestore.add_training_example(
             {
                 "text": message["text"][:2000],
-                "intent": None if unlabelled else f"report_{chosen}",
+                "intent": None if unlabelled else taxonomy.intent_of(chosen),
                 "source": "low_confidence" if unlabelled else "fallback_choice",
                 "predicted_intent": top.get("name"),
                 "predicted_confidence": top.get("confidence"),

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import yaml
 
+# A top-level category ``x`` is the Rasa intent ``report_x`` (domain.yml, data/nlu/).
 INTENT_PREFIX = "report_"
+
+
+def intent_of(code: str) -> str:
+    return f"{INTENT_PREFIX}{code}"
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,7 @@ class CategoryInfo:
 
     @property
     def intent(self) -> str:
-        return f"{INTENT_PREFIX}{self.code}"
+        return intent_of(self.code)
 
 
 def load(path: Path) -> dict[str, CategoryInfo]:
