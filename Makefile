@@ -21,7 +21,10 @@ VENV_RASA := .venv-rasa
 UV := $(VENV)/bin/uv
 RASA := $(VENV_RASA)/bin/rasa
 MODEL := $(MODEL_DIR)/petition.tar.gz
-RASA_INPUTS := config.yml domain.yml $(shell find data -type f \( -name '*.yml' -o -name '*.txt' \) -not -path 'data/grids/*' 2>/dev/null)
+# What the model is trained from: the project's files and the runtime data under var/ that
+# training adds (imported history, categories added from the console), if present.
+RASA_INPUTS := config.yml domain.yml $(wildcard var/taxonomy-additions.yml) \
+	$(shell find data var/nlu/imported -type f \( -name '*.yml' -o -name '*.txt' \) -not -path 'data/grids/*' 2>/dev/null)
 
 .PHONY: help run test lint format validate train migrate lock bench envs clean
 
@@ -60,19 +63,21 @@ migrate: envs .env ## Apply database migrations (SQLite by default, DATABASE_URL
 
 train: $(MODEL) ## Train the Rasa model if its data or configuration changed
 
-$(MODEL): $(RASA_INPUTS) $(wildcard nlu/*.py) | $(VENV_RASA)/.synced
+# The training pipeline of `petition train` (retraining/trainer.py): project data plus var/.
+$(MODEL): $(RASA_INPUTS) $(wildcard nlu/*.py) | $(VENV_RASA)/.synced .env
 	@echo "==> training the Rasa model (data or config changed)"
-	@$(RASA) train --config config.yml --domain domain.yml --data data/nlu data/rules data/stories \
-		--out $(MODEL_DIR) --fixed-model-name petition
+	@$(VENV)/bin/petition train --out $(MODEL_DIR) --name petition
 	@touch $@
 
 validate: envs ## Check the Rasa training data and domain
 	@$(RASA) data validate --data data/nlu data/rules data/stories
 
-lint: envs ## ruff (lint + format check) and mypy
+lint: envs ## import contracts (lint-imports), ruff (lint + format check) and mypy
+	@$(VENV)/bin/lint-imports --no-cache
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
+	@$(VENV_RASA)/bin/mypy --config-file mypy-rasa.ini
 
 format: envs ## Apply ruff's formatting and safe fixes
 	@$(VENV)/bin/ruff check --fix .

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from accounts.models import ConsoleSession, Role, User
+from core import audit
 from core.clock import utcnow
 from grids.registry import Registry
 
@@ -38,7 +39,9 @@ def create_user(
     role: Role,
     grid_codes: list[str] | None = None,
     registry: Registry | None = None,
+    actor: str = "system",
 ) -> User:
+    """Create an active account; audited as ``user_create`` by ``actor``."""
     if not USERNAME_RE.match(username):
         raise UserError("用户名只能包含字母、数字、点、下划线和短横线，长度3到64")
     if len(password) < MIN_PASSWORD:
@@ -64,6 +67,43 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user_create",
+        object_type="user",
+        object_id=user.id,
+        data={"username": username, "role": role.value, "grid_codes": codes},
+    )
+    return user
+
+
+def list_users(*, session: Session) -> list[User]:
+    """All accounts, by role and then user name (the admin's account list)."""
+    return list(session.scalars(select(User).order_by(User.role, User.username)).all())
+
+
+def get_user(*, session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def set_active(*, session: Session, user: User, active: bool, actor: str) -> User:
+    """Deactivate or re-enable an account; audited (``user_deactivate`` / ``user_activate``).
+
+    A deactivated account's sessions end at once, since `session_for` checks `active`.
+    Setting the state it already has changes nothing and records nothing.
+    """
+    if user.active != active:
+        user.active = active
+        audit.record(
+            session,
+            actor=actor,
+            action="user_activate" if active else "user_deactivate",
+            object_type="user",
+            object_id=user.id,
+            data={"username": user.username},
+        )
+        session.flush()
     return user
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from casestore.models import Channel
+from core.ticket_number import PATTERN as TICKET_NUMBER_PATTERN
 
 # Mainland mobile numbers, and landlines with an area code (0xx / 0xxx), optional extension.
 PHONE_RE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$")
@@ -161,7 +162,8 @@ class TicketAction(BaseModel):
     subcategory: str | None = Field(default=None, max_length=64)
     grid_code: str | None = Field(default=None, max_length=32)
     description: str | None = Field(default=None, max_length=2000)
-    target: str | None = Field(default=None, max_length=32)
+    dispatch_to: Literal["grid", "department"] | None = None  # dispatch: default grid if known
+    merge_into: str | None = Field(default=None, pattern=TICKET_NUMBER_PATTERN)  # merge
     reason: str | None = Field(default=None, max_length=32)
     rating: str | None = Field(default=None, max_length=32)
 

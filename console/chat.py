@@ -116,7 +116,9 @@ async def notification_delivered(
 
     def mine() -> dict[str, Any] | None:
         with session_scope(factory) as session:
-            note = session.get(Notification, notification_id)
+            note = notification_service.get_notification(
+                session=session, notification_id=notification_id
+            )
             if note is None or note.channel != Channel.WEBCHAT.value:
                 return None
             if note.conversation_id != conversation_id:
@@ -125,7 +127,9 @@ async def notification_delivered(
 
     def mark() -> dict[str, Any] | None:
         with session_scope(factory) as session:
-            note = session.get(Notification, notification_id)
+            note = notification_service.get_notification(
+                session=session, notification_id=notification_id
+            )
             if note is None:
                 return None
             return _notification_out(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -21,3 +21,8 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if current.weekday() < 5:
             remaining -= 1
     return current
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of a local calendar day (filters by date count local days)."""
+    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)

@@ -102,6 +102,23 @@ class Settings(BaseSettings):
     def rasa_python(self) -> Path:
         return self.rasa_env_dir / "bin" / "python"
 
+    # Runtime data under var_dir (never the checkout): training and the app read them as well.
+
+    @property
+    def taxonomy_additions_path(self) -> Path:
+        """Categories and subcategories added from the console, merged into data/taxonomy.yml."""
+        return self.var_dir / "taxonomy-additions.yml"
+
+    @property
+    def imported_nlu_dir(self) -> Path:
+        """Historical tickets imported as Rasa NLU data (``petition nlu import``)."""
+        return self.var_dir / "nlu" / "imported"
+
+    @property
+    def holdout_dir(self) -> Path:
+        """The share of imported history kept apart for evaluation (``--holdout``)."""
+        return self.var_dir / "holdout"
+
     @property
     def telegram_webhook_mode(self) -> bool:
         return bool(self.telegram_webhook_url)

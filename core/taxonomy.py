@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-TIERS = ("grid", "community", "street", "district")
+from core.labels import TIERS
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,22 @@ class Subcategory:  # 二级分类
     urgent: tuple[str, ...] = ()
 
 
+# A top-level category ``x`` is the Rasa intent ``report_x`` (domain.yml, data/nlu/).
+INTENT_PREFIX = "report_"
+
+
+def intent_of(category_code: str) -> str:
+    """The Rasa intent of a category: ``environment`` → ``report_environment``."""
+    return f"{INTENT_PREFIX}{category_code}"
+
+
+def category_of(intent: str | None) -> str | None:
+    """The category code of a report intent; None for any other intent (greet, nlu_fallback)."""
+    if intent and intent.startswith(INTENT_PREFIX):
+        return intent[len(INTENT_PREFIX) :]
+    return None
+
+
 @dataclass(frozen=True)
 class Category:  # 一级分类
     code: str
@@ -33,7 +49,7 @@ class Category:  # 一级分类
 
     @property
     def intent(self) -> str:
-        return f"report_{self.code}"
+        return intent_of(self.code)
 
     def subcategory(self, code: str | None) -> Subcategory | None:
         return next((s for s in self.subcategories if s.code == code), None)
@@ -102,3 +118,39 @@ def parse_taxonomy(raw: dict) -> Taxonomy:
 def load_taxonomy(path: Path) -> Taxonomy:
     with path.open(encoding="utf-8") as fh:
         return parse_taxonomy(yaml.safe_load(fh))
+
+
+def merge_additions(base: dict, additions: dict) -> dict:
+    """The raw taxonomy with the additions made from the console; neither input is changed.
+
+    ``additions`` has the layout of data/taxonomy.yml: new top-level ``categories`` follow
+    the shipped ones, and ``subcategories`` (a mapping from a top-level code to a list)
+    follow their category's own.
+    """
+    if not isinstance(additions, dict):
+        raise TaxonomyError("taxonomy additions must be a mapping")
+    new_subs = additions.get("subcategories") or {}
+    if not isinstance(new_subs, dict):
+        raise TaxonomyError("taxonomy additions: subcategories must map category codes to lists")
+    categories = [
+        {**c, "subcategories": list(c.get("subcategories") or [])}
+        for c in [*(base.get("categories") or []), *(additions.get("categories") or [])]
+        if isinstance(c, dict)
+    ]
+    by_code = {str(c.get("code")): c for c in categories}
+    for code, subs in new_subs.items():
+        if str(code) not in by_code:
+            raise TaxonomyError(f"taxonomy additions name an unknown category: {code}")
+        by_code[str(code)]["subcategories"].extend(subs or [])
+    return {**base, "categories": categories}
+
+
+def load_taxonomy_with_additions(base: Path, additions: Path) -> Taxonomy:
+    """data/taxonomy.yml plus the console's additions under var/ (a missing file adds nothing).
+
+    Not cached: the additions change while the app runs (the console keeps the result).
+    """
+    raw = yaml.safe_load(base.read_text(encoding="utf-8"))
+    if additions.exists():
+        raw = merge_additions(raw, yaml.safe_load(additions.read_text(encoding="utf-8")) or {})
+    return parse_taxonomy(raw)

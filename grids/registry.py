@@ -16,13 +16,6 @@ import yaml
 from shapely.geometry import Point, Polygon
 from shapely.ops import unary_union
 
-TIER_NAMES = {
-    "grid": "网格",
-    "community": "社区（村）",
-    "street": "街道（乡镇）",
-    "district": "区县",
-}
-
 
 class RegistryError(ValueError):
     """The registry files are malformed."""

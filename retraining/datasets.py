@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
+from retraining import additions
 from retraining.models import TrainingExample
+from retraining.workspace import Workspace
 
 ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 NEAR_DUPLICATE = 92  # rapidfuzz ratio
@@ -38,29 +42,52 @@ class Report:
     collected: list[TrainingExample] = field(default_factory=list)
 
 
+def nlu_items(data: dict[str, Any], origin: str) -> list[Item]:
+    """The examples of Rasa NLU data (``{"nlu": [...]}``), one item per example."""
+    items = []
+    for block in data.get("nlu") or []:
+        if "intent" not in block:
+            continue
+        sub = (block.get("metadata") or {}).get("subcategory")
+        examples = block.get("examples") or ""
+        if isinstance(examples, list):  # imported history: text and metadata per example
+            lines = [
+                (str(e.get("text", "")), (e.get("metadata") or {}).get("subcategory") or sub)
+                for e in examples
+                if isinstance(e, dict)
+            ]
+        else:
+            lines = [(line, sub) for line in str(examples).splitlines()]
+        for line, line_sub in lines:
+            text = ANNOTATION.sub(r"\1", line.strip().removeprefix("- ").strip())
+            if text:
+                items.append(Item(text, str(block["intent"]), line_sub, origin))
+    return items
+
+
 def seed_items(seed_dir: Path) -> list[Item]:
     items = []
     for path in sorted(seed_dir.rglob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for block in data.get("nlu") or []:
-            if "intent" not in block:
-                continue
-            sub = (block.get("metadata") or {}).get("subcategory")
-            for line in str(block.get("examples") or "").splitlines():
-                text = ANNOTATION.sub(r"\1", line.strip().removeprefix("- ").strip())
-                if text:
-                    items.append(Item(text, str(block["intent"]), sub, path.name))
+        items += nlu_items(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, path.name)
     return items
+
+
+def training_items(workspace: Workspace) -> list[Item]:
+    """What training reads besides accepted examples: project data, imports, added categories."""
+    added = additions.nlu_data(additions.read(workspace.taxonomy_additions))
+    return [
+        *seed_items(workspace.project / "data" / "nlu"),
+        *seed_items(workspace.imported_dir),
+        *nlu_items(added, workspace.taxonomy_additions.name),
+    ]
 
 
 def _key(text: str) -> str:
     return re.sub(r"[\s，。！？,.!?、；;：:]", "", text).lower()
 
 
-def analyse(*, seed_dir: Path, accepted: list[TrainingExample]) -> Report:
-    items = seed_items(seed_dir) + [
-        Item(e.text, str(e.intent), e.subcategory, f"#{e.id}") for e in accepted
-    ]
+def analyse(*, seed: Sequence[Item], accepted: list[TrainingExample]) -> Report:
+    items = list(seed) + [Item(e.text, str(e.intent), e.subcategory, f"#{e.id}") for e in accepted]
     intents = Counter(i.intent for i in items)
     subs = Counter((i.intent, i.subcategory) for i in items if i.subcategory)
     report = Report(

@@ -1,8 +1,8 @@
 """Training jobs started from the console: one at a time, in the background, cancellable.
 
-A job exports the accepted examples, runs ``rasa train`` in the Rasa environment with its
-output in a log file, registers the result as a model version and compares it with the
-active model on the held-back set. The admin then decides on activation.
+A job runs the training pipeline (``pipeline.train_candidate``) in a thread of the app, with
+Rasa's output and the stages in a log file that the job page polls. The admin then decides on
+activation.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ import logging
 import os
 import signal
 import subprocess
-import tempfile
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,19 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import audit
 from core.clock import utcnow
 from core.db import session_scope
-from retraining import examples as examples
-from retraining import trainer, versions
-from retraining.models import JobStatus, TrainingJob
+from core.settings import Settings
+from retraining import pipeline, trainer
+from retraining.models import JobStatus, ModelVersion, TrainingJob
+from retraining.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-STAGES = {
-    "export": "导出已采纳的样本",
-    "train": "训练模型（约3分钟）",
-    "register": "登记模型版本",
-    "evaluate": "在保留测试集上对比评估",
-    "done": "完成",
-}
 
 
 class JobConflictError(RuntimeError):
@@ -45,12 +37,14 @@ class JobConflictError(RuntimeError):
 
 @dataclass(frozen=True)
 class JobConfig:
-    project: Path
-    models_dir: Path
+    """Where jobs read and write: ``JobConfig.from_settings(settings)``."""
+
+    workspace: Workspace
     log_dir: Path
-    training_config: Path
-    rasa_url: str
-    rasa_token: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JobConfig:
+        return cls(workspace=Workspace.from_settings(settings), log_dir=settings.training_log_dir)
 
 
 class JobRunner:
@@ -58,7 +52,8 @@ class JobRunner:
 
     def __init__(self, factory: sessionmaker[Session], config: JobConfig) -> None:
         self._factory = factory
-        self._config = config
+        self._log_dir = config.log_dir
+        self._workspace = config.workspace
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._cancelled: set[int] = set()
@@ -89,8 +84,8 @@ class JobRunner:
                 )
                 session.add(job)
                 session.flush()
-                self._config.log_dir.mkdir(parents=True, exist_ok=True)
-                job.log_path = str(self._config.log_dir / f"job-{job.id}.log")
+                self._log_dir.mkdir(parents=True, exist_ok=True)
+                job.log_path = str(self._log_path(job.id))
                 audit.record(
                     session, actor=actor, action="train_start", object_type="training_job",
                     object_id=job.id,
@@ -129,10 +124,16 @@ class JobRunner:
             job = session.get(TrainingJob, job_id)
             assert job is not None
             job.stage = stage
-        self._log(job_id, f"==> {STAGES[stage]}\n")
+        self._log(job_id, f"==> {pipeline.STAGES[stage]}\n")
+
+    def _remember(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+
+    def _log_path(self, job_id: int) -> Path:
+        return self._log_dir / f"job-{job_id}.log"
 
     def _log(self, job_id: int, text: str) -> None:
-        with open(self._config.log_dir / f"job-{job_id}.log", "a", encoding="utf-8") as fh:
+        with open(self._log_path(job_id), "a", encoding="utf-8") as fh:
             fh.write(text)
 
     def _finish(self, job_id: int, status: JobStatus, error: str | None = None) -> None:
@@ -144,53 +145,10 @@ class JobRunner:
                 job.stage = "done"
 
     def _run(self, job_id: int, actor: str) -> None:
-        cfg = self._config
         try:
-            self._stage(job_id, "export")
-            with tempfile.TemporaryDirectory(prefix="petition-train-") as tmp:
-                extra = Path(tmp) / "accepted.yml"
-                with session_scope(self._factory) as session:
-                    accepted = examples.accepted(session)
-                    extra.write_text(examples.to_nlu_yaml(accepted), encoding="utf-8")
-                    count = len(accepted)
-                self._log(job_id, f"{count} 条已采纳样本加入训练数据\n")
-                self._stage(job_id, "train")
-                with open(cfg.log_dir / f"job-{job_id}.log", "ab") as log_file:
-                    result = trainer.train(
-                        project=cfg.project,
-                        out_dir=Path(tmp),
-                        name="candidate",
-                        force=True,
-                        extra_data=[extra],
-                        config=cfg.training_config,
-                        log=log_file,
-                        on_start=self._remember,
-                    )
-                self._process = None
-                if job_id in self._cancelled:
-                    raise _Cancelled
-                self._stage(job_id, "register")
-                fingerprint = versions.data_fingerprint(cfg.project, [extra])
-                with session_scope(self._factory) as session:
-                    version = versions.register(
-                        session,
-                        model_file=result.model,
-                        created_by=actor,
-                        train_seconds=result.seconds,
-                        fingerprint=fingerprint,
-                        example_count=count,
-                        models_dir=cfg.models_dir,
-                    )
-                    version_id = version.id
-                    job = session.get(TrainingJob, job_id)
-                    assert job is not None
-                    job.model_version_id = version_id
-            self._stage(job_id, "evaluate")
-            started = time.monotonic()
-            versions.evaluate_version(
-                self._factory, version_id=version_id, project=cfg.project, models_dir=cfg.models_dir
+            pipeline.train_candidate(
+                self._factory, workspace=self._workspace, actor=actor, hooks=_JobHooks(self, job_id)
             )
-            self._log(job_id, f"评估用时 {time.monotonic() - started:.0f} 秒\n")
             self._finish(job_id, JobStatus.SUCCEEDED)
         except _Cancelled:
             self._log(job_id, "任务已取消\n")
@@ -206,8 +164,35 @@ class JobRunner:
             self._process = None
             self._cancelled.discard(job_id)
 
-    def _remember(self, process: subprocess.Popen[bytes]) -> None:
-        self._process = process
+
+class _JobHooks(pipeline.Hooks):
+    """A job's view of the pipeline: stages and log lines in the job, cancel between stages."""
+
+    def __init__(self, runner: JobRunner, job_id: int) -> None:
+        self._runner = runner
+        self._job_id = job_id
+
+    def stage(self, stage: str) -> None:
+        self._runner._stage(self._job_id, stage)
+
+    def exported(self, count: int) -> None:
+        self._runner._log(self._job_id, f"{count} 条已采纳样本加入训练数据\n")
+
+    def training_output(self) -> IO[bytes]:
+        return open(self._runner._log_path(self._job_id), "ab")
+
+    def training_started(self, process: subprocess.Popen[bytes]) -> None:
+        self._runner._remember(process)
+
+    def registered(
+        self, session: Session, version: ModelVersion, result: trainer.TrainResult
+    ) -> None:
+        job = session.get(TrainingJob, self._job_id)
+        assert job is not None
+        job.model_version_id = version.id
+
+    def evaluated(self, comparison: dict[str, Any], seconds: float) -> None:
+        self._runner._log(self._job_id, f"评估用时 {seconds:.0f} 秒\n")
 
 
 class _Cancelled(Exception):

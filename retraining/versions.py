@@ -2,7 +2,7 @@
 
 Every trained model is kept under ``models/versions/``. A candidate is compared with the
 active model on the same fixed held-back set (``tests/data/nlu_holdout`` and the share of
-imported history kept in ``data/holdout``; neither is ever trained on). Activation hot-swaps
+imported history kept in ``var/holdout``; neither is ever trained on). Activation hot-swaps
 the running Rasa server (``PUT /model``, no restart) and copies the file to
 ``models/petition.tar.gz`` so that a restart keeps it. Every step is audited.
 """
@@ -17,6 +17,8 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import audit
 from core.clock import LOCAL_TZ, utcnow
 from core.db import session_scope
-from core.settings import ROOT
+from core.settings import Settings
 from retraining import metrics, trainer
 from retraining.models import ModelStatus, ModelVersion
+from retraining.workspace import Workspace
 
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 ACTIVE_FILE = "petition.tar.gz"
-HOLDOUT_DIRS = ("tests/data/nlu_holdout", "data/holdout")
 FINGERPRINTED = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories")
 
 
@@ -49,19 +50,36 @@ class RasaUnavailableError(RegistryError):
     """The running Rasa server could not load the model."""
 
 
-# Names used by callers (console, CLI).
-ActivationRefused = ActivationRefusedError
-RasaUnavailable = RasaUnavailableError
+@dataclass(frozen=True)
+class Deployment:
+    """Where activation puts a version: the running Rasa server and the models folder.
+
+    Built from Settings in one place (``from_settings``) for the CLI and the console.
+    """
+
+    rasa_url: str
+    rasa_token: str
+    models_dir: Path
+    margin: float  # activation is refused when macro-F1 drops by more, unless overridden
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Deployment:
+        return cls(
+            rasa_url=settings.rasa_url,
+            rasa_token=settings.rasa_token,
+            models_dir=settings.model_dir,
+            margin=settings.model_activation_margin,
+        )
 
 
 # ---------------------------------------------------------------- data
 
 
-def holdout_rows(project: Path) -> list[dict[str, str]]:
-    """The fixed held-back set: text and top-level category of every row."""
+def holdout_rows(folders: Sequence[Path]) -> list[dict[str, str]]:
+    """The fixed held-back set: text and top-level category of every row of the CSV files."""
     rows: list[dict[str, str]] = []
-    for folder in HOLDOUT_DIRS:
-        for path in sorted((project / folder).glob("*.csv")):
+    for folder in folders:
+        for path in sorted(folder.glob("*.csv")):
             with path.open(encoding="utf-8-sig") as fh:
                 for row in csv.DictReader(fh):
                     text, category = (row.get("text") or "").strip(), row.get("category") or ""
@@ -179,21 +197,21 @@ def ensure_baseline(session: Session, *, models_dir: Path, project: Path) -> Mod
 
 
 def predict(
-    model_files: list[Path], texts: list[str], *, project: Path = ROOT, timeout: float = 1200
+    model_files: list[Path], texts: list[str], *, workspace: Workspace, timeout: float = 1200
 ) -> dict[str, list[dict[str, Any]]]:
     """Classify texts with each model in the Rasa environment (nlu/evaluate_model.py)."""
-    if not RASA_PYTHON.exists():
-        raise RegistryError("找不到Rasa环境 .venv-rasa，请先运行 make envs")
+    if not workspace.rasa_python.exists():
+        raise RegistryError(f"找不到Rasa环境（{workspace.rasa_python}），请先运行 make envs")
     with tempfile.TemporaryDirectory(prefix="petition-eval-") as tmp:
         texts_file, out_file = Path(tmp) / "texts.json", Path(tmp) / "out.json"
         texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-        command = [str(RASA_PYTHON), "-m", "nlu.evaluate_model", "--texts", str(texts_file),
-                   "--out", str(out_file)]  # fmt: skip
+        command = [str(workspace.rasa_python), "-m", "nlu.evaluate_model",
+                   "--texts", str(texts_file), "--out", str(out_file)]  # fmt: skip
         for model in model_files:
             command += ["--model", str(model)]
-        env = trainer.rasa_env(project)
+        env = trainer.rasa_env(workspace.project)
         try:
-            completed = subprocess.run(command, cwd=project, env=env, capture_output=True,
+            completed = subprocess.run(command, cwd=workspace.project, env=env, capture_output=True,
                                        text=True, timeout=timeout, check=False)  # fmt: skip
         except subprocess.TimeoutExpired as exc:
             raise RegistryError(f"评估超时（{timeout:.0f} 秒）") from exc
@@ -258,7 +276,7 @@ def compare(
 
 
 def evaluate_version(
-    factory: sessionmaker[Session], *, version_id: int, project: Path, models_dir: Path
+    factory: sessionmaker[Session], *, version_id: int, workspace: Workspace
 ) -> dict[str, Any]:
     """Compare a version with the active one on the held-back set; stored on the version.
 
@@ -269,16 +287,19 @@ def evaluate_version(
         version = session.get(ModelVersion, version_id)
         if version is None:
             raise RegistryError(f"未找到模型版本 {version_id}")
-        active = ensure_baseline(session, models_dir=models_dir, project=project)
+        active = ensure_baseline(
+            session, models_dir=workspace.models_dir, project=workspace.project
+        )
         files = [Path(version.file_path)]
         active_id = active.id if active is not None and active.id != version.id else None
         if active is not None and active_id is not None:
             files.append(Path(active.file_path))
         active_name = active.name if active is not None else None
-    rows = holdout_rows(project)
+    rows = holdout_rows(workspace.holdout_dirs)
     if not rows:
-        raise RegistryError("没有保留测试集（tests/data/nlu_holdout、data/holdout）")
-    predictions = predict(files, [r["text"] for r in rows], project=project)
+        folders = "、".join(str(p) for p in workspace.holdout_dirs)
+        raise RegistryError(f"没有保留测试集（{folders}）")
+    predictions = predict(files, [r["text"] for r in rows], workspace=workspace)
     candidate = predictions[str(files[0])]
     baseline = predictions[str(files[1])] if len(files) > 1 else None
     comparison = compare(rows, candidate, baseline)
@@ -325,9 +346,7 @@ def _switch(
     version: ModelVersion,
     *,
     actor: str,
-    rasa_url: str,
-    rasa_token: str,
-    models_dir: Path,
+    deployment: Deployment,
     action: str,
     data: dict[str, Any],
 ) -> ModelVersion:
@@ -340,8 +359,9 @@ def _switch(
     # Rasa needs ~30 s to load a model: end the transaction first, so SQLite's single write
     # lock is not held meanwhile. Nothing has been written yet; nothing is if the swap fails.
     session.commit()
-    _hot_swap(rasa_url, rasa_token, model_file)
+    _hot_swap(deployment.rasa_url, deployment.rasa_token, model_file)
     version = session.get(ModelVersion, version_id) or version
+    models_dir = deployment.models_dir
     tmp = models_dir / f".{ACTIVE_FILE}.{secrets.token_hex(4)}"
     shutil.copy2(model_file, tmp)
     os.replace(tmp, models_dir / ACTIVE_FILE)
@@ -363,10 +383,7 @@ def activate(
     version: ModelVersion,
     *,
     actor: str,
-    rasa_url: str,
-    rasa_token: str,
-    models_dir: Path,
-    margin: float = 0.02,
+    deployment: Deployment,
     override_reason: str | None = None,
 ) -> ModelVersion:
     """Make a version the bot's model; refused if macro-F1 drops by more than the margin."""
@@ -374,23 +391,22 @@ def activate(
     if not comparison and not override_reason:
         raise ActivationRefusedError("此版本还没有对比评估结果；如确需启用，请填写理由")
     drop = -float((comparison.get("delta") or {}).get("macro_f1") or 0.0)
+    margin = deployment.margin
     if drop > margin and not override_reason:
         raise ActivationRefusedError(
             f"宏平均F1比当前模型低 {drop:.3f}（允许 {margin:.3f}），已拒绝启用；"
             "如确需启用，请填写理由"
         )
     data = {"macro_f1_delta": -drop, "override_reason": override_reason or ""}
-    return _switch(session, version, actor=actor, rasa_url=rasa_url, rasa_token=rasa_token,
-                   models_dir=models_dir, action="model_activate", data=data)  # fmt: skip
+    return _switch(session, version, actor=actor, deployment=deployment,
+                   action="model_activate", data=data)  # fmt: skip
 
 
 def rollback(
     session: Session,
     *,
     actor: str,
-    rasa_url: str,
-    rasa_token: str,
-    models_dir: Path,
+    deployment: Deployment,
     to_version: ModelVersion | None = None,
 ) -> ModelVersion:
     """Back to an earlier version (default: the one active before the current one)."""
@@ -402,5 +418,5 @@ def rollback(
         ).first()
         if to_version is None:
             raise RegistryError("没有可以回滚到的早期版本")
-    return _switch(session, to_version, actor=actor, rasa_url=rasa_url, rasa_token=rasa_token,
-                   models_dir=models_dir, action="model_rollback", data={})  # fmt: skip
+    return _switch(session, to_version, actor=actor, deployment=deployment,
+                   action="model_rollback", data={})  # fmt: skip

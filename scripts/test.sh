@@ -7,10 +7,12 @@ mkdir -p test-output
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
 step() { printf '\n==> %s\n' "$*"; }
 
-step "lint: ruff and mypy"
+step "lint: import contracts, ruff and mypy"
+.venv/bin/lint-imports --no-cache
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv-rasa/bin/mypy --config-file mypy-rasa.ini
 
 step "unit tests (app environment)"
 .venv/bin/pytest -q -p no:cacheprovider tests/core tests/grids tests/accounts tests/retraining tests/casestore tests/console tests/webapp tests/cli tests/bot --junitxml=test-output/app-unit.xml

@@ -15,10 +15,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from casestore.api.routes import attachments, notifications, open311, tickets
 from console import chat
 from console.paths import STATIC_DIR
-from console.staff import views as console_views
+from console.staff import routes as console_routes
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
-from core.taxonomy import load_taxonomy
+from core.taxonomy import load_taxonomy_with_additions
 from grids import api as grids_api
 from retraining import api as retraining_api
 from retraining.jobs import JobConfig, JobRunner
@@ -50,18 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.taxonomy = load_taxonomy(settings.data_dir / "taxonomy.yml")
-    app.state.jobs = JobRunner(
-        app.state.sessionmaker,
-        JobConfig(
-            project=settings.data_dir.parent,
-            models_dir=settings.model_dir,
-            log_dir=settings.training_log_dir,
-            training_config=settings.training_config,
-            rasa_url=settings.rasa_url,
-            rasa_token=settings.rasa_token,
-        ),
+    app.state.taxonomy = load_taxonomy_with_additions(
+        settings.data_dir / "taxonomy.yml", settings.taxonomy_additions_path
     )
+    app.state.jobs = JobRunner(app.state.sessionmaker, JobConfig.from_settings(settings))
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
@@ -81,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(attachments.router)
     app.include_router(notifications.router)
     app.include_router(chat.router)
-    console_views.install(app)
+    console_routes.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"])

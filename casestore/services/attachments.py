@@ -103,3 +103,8 @@ def public_attachment(*, session: Session, attachment_id: int) -> Attachment | N
     if attachment is None or attachment.ticket_id is None:
         return None
     return attachment
+
+
+def get_attachment(*, session: Session, attachment_id: int) -> Attachment | None:
+    """Any stored photo, filed or not (callers check whose it is)."""
+    return session.get(Attachment, attachment_id)

@@ -17,12 +17,12 @@ from casestore.schemas import TicketAction
 from casestore.services.tickets import get_ticket
 from core import labels
 from core.clock import LOCAL_TZ, add_working_days, utcnow
-from core.taxonomy import TIERS, Taxonomy
+from core.taxonomy import Taxonomy, intent_of
 from grids.registry import Registry
 from retraining.models import ExampleSource, TrainingExample
 
 S = TicketStatus
-OPEN_STATES = {S.SUBMITTED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED}
+OPEN_STATES = {S(status) for status in labels.OPEN_STATUSES}
 
 # action → statuses it may start from
 ALLOWED_FROM: dict[str, set[TicketStatus]] = {
@@ -39,33 +39,7 @@ ALLOWED_FROM: dict[str, set[TicketStatus]] = {
     "rate": {S.RESOLVED, S.CLOSED},
 }
 
-ACTION_LABELS = {
-    "correct": "更正",
-    "dispatch": "派单",
-    "start": "开始办理",
-    "escalate": "上报上一级",
-    "reply": "答复市民",
-    "resolve": "办理完成并答复",
-    "close": "办结",
-    "reject": "不予受理",
-    "merge": "合并",
-    "reopen": "重新办理",
-    "rate": "满意度评价",
-}
 
-REJECT_REASONS = {"spam": "无效信息", "out_of_scope": "不属于受理范围", "duplicate": "重复诉求"}
-RATINGS = {
-    "satisfied": "满意",
-    "basically_satisfied": "基本满意",
-    "dissatisfied": "不满意",
-    "unresolved": "问题没解决",
-}
-TIER_LABELS = {
-    "grid": "网格",
-    "community": "社区（村）",
-    "street": "街道（乡镇）",
-    "district": "区（县）",
-}
 NOTIFIED_CHANNELS = {Channel.TELEGRAM.value, Channel.WEBCHAT.value}
 
 
@@ -97,14 +71,14 @@ def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:
     status = TicketStatus(ticket.status)
     if status not in ALLOWED_FROM[action.action]:
         raise ActionError(
-            f"工单当前状态为「{status_label(status)}」，不能执行「{ACTION_LABELS[action.action]}」"
+            f"工单当前状态为「{status_label(status)}」，不能执行「{labels.ACTION[action.action]}」"
         )
     handler = _HANDLERS[action.action]
     before = ticket.status
     data = handler(ctx, ticket, action)
     if ticket.status != before:
         data = {"from": before, "to": ticket.status, **data}
-    _event(ticket, EVENT_KINDS[action.action], action.actor, data)
+    _event(ticket, labels.ACTION_EVENT[action.action], action.actor, data)
     ticket.updated_at = utcnow()
     ctx.session.flush()
     return ticket
@@ -200,11 +174,11 @@ def resident_text(ticket: Ticket) -> str:
 def _correction_example(ticket: Ticket, old_category: str, actor: str) -> TrainingExample:
     return TrainingExample(
         text=resident_text(ticket),
-        intent=f"report_{ticket.category}",
+        intent=intent_of(ticket.category),
         subcategory=ticket.subcategory,
         source=ExampleSource.CORRECTION.value,
         status="pending",
-        predicted_intent=f"report_{old_category}",
+        predicted_intent=intent_of(old_category),
         predicted_confidence=ticket.nlu_confidence,
         ticket_number=ticket.number,
         conversation_id=ticket.conversation_id,
@@ -226,8 +200,8 @@ def handler_for(ctx: Context, ticket: Ticket) -> str:
 
 
 def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
-    target = action.target or ("grid" if ticket.grid_code else "department")
-    if target not in {"grid", "department"}:
+    target = action.dispatch_to or ("grid" if ticket.grid_code else "department")
+    if target not in labels.DISPATCH_TARGET:
         raise ActionInputError("派单对象只能是网格或职能部门")
     if target == "grid" and not ticket.grid_code:
         raise ActionInputError("该工单尚未确定网格，请先更正网格或派往职能部门")
@@ -240,7 +214,7 @@ def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, A
         f"【工单 {ticket.number}】已派单至 {ticket.assigned_to} 办理，"
         f"办理期限 {_local_date(ticket)}。如需查询进度，请发送“查询进度”。",
     )
-    return {"target": target, "assigned_to": ticket.assigned_to, "note": action.text or ""}
+    return {"dispatch_to": target, "assigned_to": ticket.assigned_to, "note": action.text or ""}
 
 
 def _local_date(ticket: Ticket) -> str:
@@ -254,12 +228,12 @@ def _start(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]
 
 
 def _escalate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
-    index = TIERS.index(ticket.tier) if ticket.tier in TIERS else 0
-    if index == len(TIERS) - 1:
+    index = labels.TIERS.index(ticket.tier) if ticket.tier in labels.TIERS else 0
+    if index == len(labels.TIERS) - 1:
         raise ActionError("工单已在区（县）级办理，无法再上报")
     reason = _require_text(action, "上报原因")
     old = ticket.tier
-    ticket.tier = TIERS[index + 1]
+    ticket.tier = labels.TIERS[index + 1]
     if ticket.status == S.DISPATCHED:
         ticket.assigned_to = handler_for(ctx, ticket)
     return {"from_tier": old, "to_tier": ticket.tier, "reason": reason}
@@ -288,7 +262,7 @@ def satisfaction_buttons(number: str) -> list[dict[str, str]]:
             "payload": "/rate_service"
             + json.dumps({"ticket_number": number, "rating": code}, ensure_ascii=False),
         }
-        for code, label in RATINGS.items()
+        for code, label in labels.RATING.items()
     ]
 
 
@@ -312,7 +286,7 @@ def _close(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]
 
 
 def _reject(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
-    if action.reason not in REJECT_REASONS:
+    if action.reason not in labels.REJECT_REASON:
         raise ActionInputError("请选择不予受理的原因：无效信息、不属于受理范围或重复诉求")
     ticket.status = S.REJECTED
     ticket.reject_reason = action.reason
@@ -322,7 +296,7 @@ def _reject(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any
             ctx,
             ticket,
             "status",
-            f"【工单 {ticket.number}】不予受理（{REJECT_REASONS[action.reason]}）"
+            f"【工单 {ticket.number}】不予受理（{labels.REJECT_REASON[action.reason]}）"
             + (f"：{note}" if note else "。")
             + "如有疑问，请拨打12345。",
         )
@@ -330,7 +304,7 @@ def _reject(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any
 
 
 def _merge(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
-    number = (action.target or "").strip()
+    number = action.merge_into or ""
     if number == ticket.number:
         raise ActionInputError("不能把工单合并到它自己")
     target = get_ticket(session=ctx.session, number=number) if number else None
@@ -372,7 +346,7 @@ def _sla_days(ctx: Context, ticket: Ticket) -> int:
 
 
 def _rate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
-    if action.rating not in RATINGS:
+    if action.rating not in labels.RATING:
         raise ActionInputError("请选择满意度：满意、基本满意、不满意或问题没解决")
     ticket.rating = action.rating
     data: dict[str, Any] = {"rating": action.rating, "comment": (action.text or "").strip()}
@@ -399,17 +373,4 @@ _HANDLERS = {
     "merge": _merge,
     "reopen": _reopen,
     "rate": _rate,
-}
-EVENT_KINDS = {
-    "correct": "corrected",
-    "dispatch": "dispatched",
-    "start": "started",
-    "escalate": "escalated",
-    "reply": "replied",
-    "resolve": "resolved",
-    "close": "closed",
-    "reject": "rejected",
-    "merge": "merged",
-    "reopen": "reopened",
-    "rate": "rated",
 }

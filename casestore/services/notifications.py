@@ -27,3 +27,7 @@ def mark_delivered(*, session: Session, notification: Notification) -> Notificat
         notification.delivered_at = utcnow()
         session.flush()
     return notification
+
+
+def get_notification(*, session: Session, notification_id: int) -> Notification | None:
+    return session.get(Notification, notification_id)

@@ -3,97 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from casestore.models import Ticket, TicketStatus
-from core.clock import LOCAL_TZ, utcnow
-
-S = TicketStatus
-OPEN_STATUSES = (S.SUBMITTED, S.REOPENED, S.DISPATCHED, S.IN_PROGRESS)
-SLA_LABELS = {"red": "已超期", "yellow": "即将超期", "blue": "临近期限", "": "正常"}
+from casestore.models import Ticket
+from casestore.services.tickets import TicketFilter, filtered, page
+from core import labels
+from core.clock import utcnow
 
 
-@dataclass(frozen=True)
-class QueueFilter:
-    statuses: tuple[str, ...] = ()
-    category: str | None = None
-    grid_code: str | None = None
-    channel: str | None = None
-    since: date | None = None  # local dates, inclusive
-    until: date | None = None
-    overdue: bool = False
-    q: str | None = None
-    grid_scope: tuple[str, ...] | None = None  # a grid worker sees only these grids
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def filtered(query: Select[Ticket], f: QueueFilter, now: datetime) -> Select[Ticket]:
-    if f.grid_scope is not None:
-        query = query.where(Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false())
-    if f.statuses:
-        query = query.where(Ticket.status.in_(f.statuses))
-    if f.category:
-        query = query.where(Ticket.category == f.category)
-    if f.grid_code:
-        query = query.where(Ticket.grid_code == f.grid_code)
-    if f.channel:
-        query = query.where(Ticket.channel == f.channel)
-    if f.since:
-        query = query.where(Ticket.created_at >= _local_midnight(f.since))
-    if f.until:
-        query = query.where(Ticket.created_at < _local_midnight(f.until + timedelta(days=1)))
-    if f.overdue:
-        query = query.where(Ticket.due_at < now, Ticket.status.in_(OPEN_STATUSES))
-    if f.q:
-        pattern = f"%{_escape_like(f.q.strip())}%"
-        query = query.where(
-            or_(
-                Ticket.number == f.q.strip(),
-                Ticket.description.like(pattern, escape="\\"),
-                Ticket.location_text.like(pattern, escape="\\"),
-                Ticket.contact_phone.like(pattern, escape="\\"),
-            )
-        )
-    return query
+def _in_queue_order(f: TicketFilter) -> Select[Ticket]:
+    """Most urgent first: hand-off requests, then the nearest (or most overdue) deadline."""
+    return filtered(select(Ticket), f, utcnow()).order_by(
+        Ticket.handoff_requested.desc(), Ticket.due_at.asc(), Ticket.id.asc()
+    )
 
 
 def list_queue(
-    *, session: Session, f: QueueFilter, limit: int = 50, offset: int = 0
+    *, session: Session, f: TicketFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Ticket], int]:
-    """Most urgent first: hand-off requests, then the nearest (or most overdue) deadline."""
-    query = filtered(select(Ticket), f, utcnow())
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Ticket.handoff_requested.desc(), Ticket.due_at.asc(), Ticket.id.asc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total
+    return page(session=session, query=_in_queue_order(f), limit=limit, offset=offset)
 
 
-def iter_all(*, session: Session, f: QueueFilter, cap: int = 50_000) -> Iterator[Ticket]:
+def iter_all(*, session: Session, f: TicketFilter, cap: int = 50_000) -> Iterator[Ticket]:
     """Every ticket of the filter in queue order, streamed (for exports)."""
-    query = filtered(select(Ticket), f, utcnow()).order_by(
-        Ticket.handoff_requested.desc(), Ticket.due_at.asc(), Ticket.id.asc()
-    )
-    yield from session.scalars(query.limit(cap).execution_options(yield_per=500))
+    yield from session.scalars(_in_queue_order(f).limit(cap).execution_options(yield_per=500))
 
 
 def sla_level(ticket: Ticket, now: datetime | None = None) -> str:
     """'' (on time), 'blue' (half the time used), 'yellow' (≤ 1 day or ≤ 25 % left), 'red'."""
-    if ticket.status not in OPEN_STATUSES:
+    if ticket.status not in labels.OPEN_STATUSES:
         return ""
     now = now or utcnow()
     remaining = ticket.due_at - now
@@ -123,7 +65,7 @@ def similar_open(*, session: Session, ticket: Ticket, top: int = 5) -> list[tupl
         select(Ticket)
         .where(
             Ticket.category == ticket.category,
-            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.status.in_(labels.OPEN_STATUSES),
             Ticket.id != ticket.id,
             Ticket.created_at >= since,
         )

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from casestore.models import Ticket, TicketEvent, TicketNumberCounter, TicketStatus
 from casestore.schemas import TicketDraft
 from casestore.services.attachments import link_pending
+from core import labels
 from core.clock import LOCAL_TZ, add_working_days, utcnow
 from core.taxonomy import Taxonomy
 from core.ticket_number import format_ticket_number
@@ -26,13 +27,60 @@ class UnknownCategoryError(ValueError):
 
 @dataclass(frozen=True)
 class TicketFilter:
-    status: str | None = None
+    """Which tickets: the API's list, Open311, the console's queue and export all use this.
+
+    Empty fields do not filter. ``since`` is inclusive, ``until`` exclusive (UTC-aware);
+    ``grid_scope`` limits a grid worker to their grids (an empty tuple matches nothing).
+    """
+
+    statuses: tuple[str, ...] = ()
     category: str | None = None
     grid_code: str | None = None
     conversation_id: str | None = None
     channel: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    overdue: bool = False
+    q: str | None = None
+    grid_scope: tuple[str, ...] | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(query: Select[Ticket], f: TicketFilter, now: datetime) -> Select[Ticket]:
+    """``query`` (a select of Ticket) narrowed to the filter."""
+    if f.grid_scope is not None:
+        query = query.where(Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false())
+    if f.statuses:
+        query = query.where(Ticket.status.in_(f.statuses))
+    for column, value in (
+        (Ticket.category, f.category),
+        (Ticket.grid_code, f.grid_code),
+        (Ticket.conversation_id, f.conversation_id),
+        (Ticket.channel, f.channel),
+    ):
+        if value:
+            query = query.where(column == value)
+    if f.since:
+        query = query.where(Ticket.created_at >= f.since)
+    if f.until:
+        query = query.where(Ticket.created_at < f.until)
+    if f.overdue:
+        query = query.where(Ticket.due_at < now, Ticket.status.in_(labels.OPEN_STATUSES))
+    if f.q:
+        text = f.q.strip()
+        pattern = f"%{_escape_like(text)}%"
+        query = query.where(
+            or_(
+                Ticket.number == text,
+                Ticket.description.like(pattern, escape="\\"),
+                Ticket.location_text.like(pattern, escape="\\"),
+                Ticket.contact_phone.like(pattern, escape="\\"),
+            )
+        )
+    return query
 
 
 def _next_number(session: Session, now: datetime) -> str:
@@ -143,25 +191,22 @@ def get_ticket(*, session: Session, number: str) -> Ticket | None:
 def list_tickets(
     *, session: Session, filters: TicketFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Ticket], int]:
-    query = select(Ticket)
-    if filters.status:
-        query = query.where(Ticket.status == filters.status)
-    if filters.category:
-        query = query.where(Ticket.category == filters.category)
-    if filters.grid_code:
-        query = query.where(Ticket.grid_code == filters.grid_code)
-    if filters.conversation_id:
-        query = query.where(Ticket.conversation_id == filters.conversation_id)
-    if filters.channel:
-        query = query.where(Ticket.channel == filters.channel)
-    if filters.since:
-        query = query.where(Ticket.created_at >= filters.since)
-    if filters.until:
-        query = query.where(Ticket.created_at < filters.until)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)
-    ).all()
+    """Newest first, and the total count of the filter."""
+    query = filtered(select(Ticket), filters, utcnow())
+    return page(
+        session=session,
+        query=query.order_by(Ticket.created_at.desc(), Ticket.id.desc()),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def page(
+    *, session: Session, query: Select[Ticket], limit: int, offset: int
+) -> tuple[list[Ticket], int]:
+    """One page of an ordered select of tickets, and how many the whole select has."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.scalars(query.limit(limit).offset(offset)).all()
     return list(rows), total
 
 

@@ -1,4 +1,8 @@
-"""Admin page: the 12345 taxonomy, extended with a subcategory or a new category."""
+"""Admin page: the 12345 taxonomy, extended with a subcategory or a new category.
+
+Additions are runtime state (``var/taxonomy-additions.yml``); data/taxonomy.yml, domain.yml
+and data/ stay as checked in. The bot learns a new category at the next training.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console.staff.auth import AdminDep, check_csrf
-from console.staff.views import render
+from console.staff.rendering import render
 from core import audit
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
-from core.taxonomy import TIERS, load_taxonomy
+from core.taxonomy import TIERS
 from retraining import taxonomy_edit
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
@@ -22,7 +26,7 @@ TIER_NAMES = {
     "street": "街道（乡镇）",
     "district": "区（县）",
 }
-_write_lock = threading.Lock()  # one edit of the data files at a time
+_write_lock = threading.Lock()  # one edit of the additions file at a time
 
 
 @router.get("/taxonomy", response_class=HTMLResponse)
@@ -66,23 +70,26 @@ async def extend(
     raw = await request.form()
     form = {k: str(v)[:5000] for k, v in raw.items() if isinstance(v, str)}
     check_csrf(staff, form.get("csrf_token"))
-    project = settings.data_dir.parent
+    shipped, additions = settings.data_dir / "taxonomy.yml", settings.taxonomy_additions_path
     try:
         with _write_lock:
             if form.get("kind") == "category":
                 entry = _entry(form)
                 updated = taxonomy_edit.add_category(
-                    project,
-                    taxonomy,
-                    entry,
-                    _entry(form, "sub_"),
-                    form.get("examples", "").splitlines(),
+                    taxonomy_file=shipped,
+                    additions_file=additions,
+                    entry=entry,
+                    first_sub=_entry(form, "sub_"),
+                    examples=form.get("examples", "").splitlines(),
                 )
                 what = f"一级分类「{entry.name}」（意图 report_{entry.code}）"
             else:
                 entry = _entry(form)
                 updated = taxonomy_edit.add_subcategory(
-                    project, taxonomy, form.get("category", ""), entry
+                    taxonomy_file=shipped,
+                    additions_file=additions,
+                    category_code=form.get("category", ""),
+                    entry=entry,
                 )
                 what = f"二级分类「{entry.name}」"
     except taxonomy_edit.TaxonomyEditError as exc:
@@ -95,7 +102,6 @@ async def extend(
             "values": form,
         }
         return render(request, "taxonomy.html", context, status_code=422)
-    load_taxonomy.cache_clear()
     request.app.state.taxonomy = updated
     audit.record(session, actor=staff.actor, action="taxonomy_add", object_type="taxonomy",
                  object_id=entry.code, data={k: v for k, v in form.items()

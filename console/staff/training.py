@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from console.staff.auth import AdminDep, check_csrf
 from console.staff.charts import confusion_svg
-from console.staff.views import render
+from console.staff.rendering import render
 from core import audit
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
 from core.taxonomy import Taxonomy
-from retraining import datasets, jobs, versions
+from retraining import datasets, jobs, pipeline, versions
 from retraining import examples as examples
 from retraining.models import (
     ExampleSource,
@@ -25,6 +25,7 @@ from retraining.models import (
     TrainingExample,
     TrainingJob,
 )
+from retraining.workspace import Workspace
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
 
@@ -67,8 +68,8 @@ def _back(path: str, error: str) -> RedirectResponse:
 
 
 def _intents(request: Request) -> tuple[str, ...]:
-    root = request.app.state.settings.data_dir.parent
-    return examples.domain_intents(root / "domain.yml")
+    project = request.app.state.settings.project_dir
+    return examples.domain_intents(project / "domain.yml")
 
 
 # ---------------------------------------------------------------- inbox
@@ -186,7 +187,8 @@ def data_view(
     staff: AdminDep,
 ) -> HTMLResponse:
     report = datasets.analyse(
-        seed_dir=settings.data_dir / "nlu", accepted=examples.accepted(session)
+        seed=datasets.training_items(Workspace.from_settings(settings)),
+        accepted=examples.accepted(session),
     )
     context = {
         "staff": staff,
@@ -257,7 +259,7 @@ def models_page(
         "staff": staff,
         "versions": versions,
         "jobs": list(recent_jobs),
-        "stages": jobs.STAGES,
+        "stages": pipeline.STAGES,
         "accepted": pending,
         "error": error,
         "model_status": {
@@ -290,7 +292,8 @@ def job_page(job_id: int, request: Request, session: SessionDep, staff: AdminDep
     job = session.get(TrainingJob, job_id)
     if job is None:
         return _back("/admin/models", "未找到该训练任务")
-    return render(request, "training_job.html", {"staff": staff, "job": job, "stages": jobs.STAGES})
+    context = {"staff": staff, "job": job, "stages": pipeline.STAGES}
+    return render(request, "training_job.html", context)
 
 
 @router.get("/training/jobs/{job_id}/progress")
@@ -308,7 +311,7 @@ def job_progress(
     return JSONResponse(
         {
             "status": job.status,
-            "stage": jobs.STAGES.get(job.stage, job.stage),
+            "stage": pipeline.STAGES.get(job.stage, job.stage),
             "error": job.error,
             "log": text,
             "offset": next_offset,
@@ -379,25 +382,16 @@ def activate(
     version = session.get(ModelVersion, version_id)
     if version is None:
         return _back("/admin/models", "未找到该模型版本")
+    deployment = versions.Deployment.from_settings(settings)
     try:
         if rollback:
-            versions.rollback(
-                session,
-                actor=staff.actor,
-                rasa_url=settings.rasa_url,
-                rasa_token=settings.rasa_token,
-                models_dir=settings.model_dir,
-                to_version=version,
-            )
+            versions.rollback(session, actor=staff.actor, deployment=deployment, to_version=version)
         else:
             versions.activate(
                 session,
                 version,
                 actor=staff.actor,
-                rasa_url=settings.rasa_url,
-                rasa_token=settings.rasa_token,
-                models_dir=settings.model_dir,
-                margin=settings.model_activation_margin,
+                deployment=deployment,
                 override_reason=reason.strip() or None,
             )
     except versions.RegistryError as exc:

@@ -40,7 +40,7 @@
   // Similar tickets: "合并到此" fills the merge form's target.
   document.querySelectorAll("button.merge-pick").forEach((button) => {
     button.addEventListener("click", () => {
-      const input = document.querySelector('form[data-action="merge"] input[name="target"]');
+      const input = document.querySelector('form[data-action="merge"] input[name="merge_into"]');
       if (!input) return;
       input.value = button.dataset.number;
       input.focus();

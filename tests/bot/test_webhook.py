@@ -16,7 +16,7 @@ import pytest
 
 from bot import texts
 from bot.app import SECRET_HEADER, BotProcess, webhook_app
-from bot.settings import BotSettings
+from core.settings import Settings
 from tests.fake_telegram import FakeTelegram
 from tests.integration.services import free_port
 
@@ -34,7 +34,7 @@ def fake() -> Iterator[FakeTelegram]:
 @pytest.fixture
 async def process(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotProcess]:
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: Rasa and case store are down
-    settings = BotSettings(
+    settings = Settings(
         telegram_bot_token=fake.token,
         telegram_base_url=fake.base_url,
         telegram_base_file_url=fake.base_file_url,
@@ -137,7 +137,7 @@ async def test_webhook_server_registers_with_its_secret_and_serves(
 ) -> None:
     port = free_port()
     process = BotProcess(
-        BotSettings(
+        Settings(
             telegram_bot_token=fake.token,
             telegram_base_url=fake.base_url,
             telegram_base_file_url=fake.base_file_url,

@@ -62,7 +62,7 @@ def test_full_life_cycle_is_audited_and_told(client: TestClient, auth: dict[str,
     assert body["events"][1]["data"] == {
         "from": "submitted",
         "to": "dispatched",
-        "target": "grid",
+        "dispatch_to": "grid",
         "assigned_to": body["assigned_to"],
         "note": "",
     }
@@ -100,7 +100,7 @@ def test_illegal_transitions_and_bad_fields_are_refused(
     assert code == 422
     code, body = act(client, auth, number, action="correct", category="no_such")
     assert code == 422 and "未知的分类" in body["detail"]
-    code, body = act(client, auth, number, action="merge", target=number)
+    code, body = act(client, auth, number, action="merge", merge_into=number)
     assert code == 422
     response = client.post("/api/v1/tickets/123/actions", json={"action": "start"}, headers=auth)
     assert response.status_code == 422
@@ -139,7 +139,7 @@ def test_escalate_merge_reject(client: TestClient, auth: dict[str, str]) -> None
     third = file_ticket(client, auth, submission_key="web-abc12345-0003")["number"]
     code, body = act(client, auth, first, action="escalate", text="需社区协调")
     assert code == 200 and body["tier"] == "community"
-    code, body = act(client, auth, second, action="merge", target=first)
+    code, body = act(client, auth, second, action="merge", merge_into=first)
     assert code == 200 and body["status"] == "merged" and body["merged_into"] == first
     target = client.get(f"/api/v1/tickets/{first}", headers=auth).json()
     assert target["events"][-1]["kind"] == "merged_from"

@@ -1,79 +1,68 @@
+"""The parser and the dispatch: every command is there; user errors exit 2 in Chinese."""
+
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import select
 
-from cli.main import main
-from core.db import make_engine, make_sessionmaker
-from core.settings import get_settings
-from retraining.models import TrainingExample
-from webapp.migrate import upgrade
+from cli import grids, models, nlu, users
+from cli.main import build_parser, main
+from core.settings import Settings, get_settings
+
+COMMANDS = {
+    ("classify", "--csv", "a.csv", "--text-col", "t", "--out", "o.csv"): nlu.cmd_classify,
+    ("nlu", "eval", "--csv", "a.csv", "--text-col", "t", "--label-col", "l"): nlu.cmd_eval,
+    ("nlu", "import", "--xlsx", "a.xlsx", "--text-col", "t", "--label-col", "l"): nlu.cmd_import,
+    ("nlu", "dict"): nlu.cmd_dict,
+    ("grids", "validate"): grids.cmd_validate,
+    ("grids", "export", "--format", "csv", "--out", "g.csv"): grids.cmd_export,
+    ("grids", "import", "g.csv"): grids.cmd_import,
+    ("train",): models.cmd_train,
+    ("train", "--out", "models", "--force"): models.cmd_train,
+    ("models", "list"): models.cmd_list,
+    ("models", "eval", "3"): models.cmd_eval,
+    ("models", "activate", "3", "--reason", "r"): models.cmd_activate,
+    ("models", "rollback"): models.cmd_rollback,
+    ("users", "create", "--username", "u", "--password-stdin"): users.cmd_create,
+}
 
 
-def test_grids_validate_and_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["grids", "validate"]) == 0
-    assert "网格登记无误" in capsys.readouterr().out
-    out = tmp_path / "grids.geojson"
-    assert main(["grids", "export", "--format", "geojson", "--out", str(out)]) == 0
-    assert main(["grids", "import", str(out), "--out-dir", str(tmp_path)]) == 0
-    assert "0 个问题" in capsys.readouterr().out
+def test_every_command_reaches_its_module() -> None:
+    parser = build_parser()
+    for argv, func in COMMANDS.items():
+        assert parser.parse_args(argv).func is func, argv
+    defaults = parser.parse_args(["nlu", "import", "--csv", "a", "--text-col", "t",
+                                  "--label-col", "l"])  # fmt: skip
+    assert (defaults.holdout, defaults.max_chars, defaults.inbox) == (0.0, 500, False)
+    assert parser.parse_args(["train", "--out", "m"]).name == "petition"
+    assert parser.parse_args(["users", "create", "--username", "u"]).role == "staff"
 
 
-def test_user_errors_exit_2_with_a_chinese_message(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_usage_errors_exit_like_argparse(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["models"])
+    assert exited.value.code == 2
+
+
+def test_unreachable_rasa_exits_2_with_a_message(
+    cli_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gbk = tmp_path / "old.csv"
-    gbk.write_bytes("内容,分类\n路灯坏了,城乡建设\n".encode("gbk"))
-    code = main(["nlu", "import", "--csv", str(gbk), "--text-col", "内容", "--label-col", "分类"])
-    assert code == 2
-    assert "UTF-8" in capsys.readouterr().err
-    assert main(["grids", "import", str(gbk), "--out-dir", str(tmp_path)]) == 2
-
-
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A migrated SQLite database that the CLI's settings point to."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("CASESTORE_API_TOKEN", "cli-token-0123456789")
+    monkeypatch.setenv("RASA_URL", "http://127.0.0.1:9")
     get_settings.cache_clear()
-    yield url
+    table = cli_settings.var_dir / "in.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("内容\n路灯坏了\n", encoding="utf-8")
+    out = cli_settings.var_dir / "out.csv"
+    assert main(["classify", "--csv", str(table), "--text-col", "内容", "--out", str(out)]) == 2
+    assert "无法连接Rasa服务器" in capsys.readouterr().err
+
+
+def test_incomplete_settings_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CASESTORE_API_TOKEN", "changeme")
     get_settings.cache_clear()
-
-
-def test_users_create_first_admin(
-    cli_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    args = ["users", "create", "--username", "admin", "--role", "admin", "--password-stdin"]
-    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
-    assert main(args) == 0
-    assert "已创建管理员账号 admin" in capsys.readouterr().out
-    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
-    assert main(args) == 2
-    assert "已存在" in capsys.readouterr().err
-    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert main([*args[:3], "wang", "--role", "grid_worker", "--password-stdin"]) == 2
-    assert "密码至少" in capsys.readouterr().err
-
-
-def test_import_to_the_inbox_waits_for_review(
-    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    table = tmp_path / "history.csv"
-    table.write_text("内容,分类\n楼下新开的烧烤店油烟直冲我家窗户,环境保护\n", encoding="utf-8")
-    args = ["nlu", "import", "--csv", str(table), "--text-col", "内容", "--label-col", "分类"]
-    assert main([*args, "--inbox"]) == 0
-    assert "收件箱" in capsys.readouterr().out
-    assert main([*args, "--inbox"]) == 2  # the second time it is a duplicate
-    engine = make_engine(cli_db)
-    with make_sessionmaker(engine)() as session:
-        rows = session.scalars(select(TrainingExample)).all()
-        assert [(r.source, r.status, r.intent) for r in rows] == [
-            ("import", "pending", "report_environmental_protection")
-        ]
-    engine.dispose()
+    try:
+        assert main(["models", "list"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "配置不完整（.env）" in capsys.readouterr().err

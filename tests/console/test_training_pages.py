@@ -1,66 +1,45 @@
-"""Admin retraining pages: inbox review, data view, training job, comparison, activation."""
+"""Admin retraining pages: inbox review, data view, training job, comparison, activation.
+
+Rasa is faked at its edges: a fake Rasa environment (``rasa train`` and the evaluator as
+scripts) and a fake Rasa HTTP API on loopback that takes the hot swap.
+"""
 
 from __future__ import annotations
 
+import json
 import re
-import shutil
-import subprocess
-import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from accounts.models import Role
-from core.settings import ROOT, Settings
-from retraining import trainer, versions
+from core.settings import Settings
+from retraining import versions
 from tests.console.test_staff import AUTH, add_user, csrf, file, login
+from tests.retraining import fixtures
+from tests.retraining.fake_rasa import FakeRasaServer, calls
 from webapp.app import create_app
+
+# The fixtures of the retraining tests: a project copy, a fake Rasa environment and server.
+project, rasa_env, fake_rasa = fixtures.project, fixtures.rasa_env, fixtures.fake_rasa
+own_settings = fixtures.own_settings
+
+
+def app_for(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings))
 
 
 @pytest.fixture
-def admin(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    """An admin signed in; training, evaluation and Rasa's hot swap are replaced by fakes."""
-    models = tmp_path / "models"
-    models.mkdir()
-    (models / "petition.tar.gz").write_bytes(b"initial model")
-    own = settings.model_copy(update={"model_dir": models, "training_log_dir": tmp_path / "logs"})
-    swapped: list[str] = []
-
-    def fake_train(*, out_dir: Path, name: str, extra_data: Any, log: Any, **_: Any) -> Any:
-        accepted = Path(extra_data[0]).read_text(encoding="utf-8")
-        log.write(b"Epochs: 100%\n")
-        (out_dir / f"{name}.tar.gz").write_text(accepted, encoding="utf-8")
-        return trainer.TrainResult(model=out_dir / f"{name}.tar.gz", seconds=1.5)
-
-    def fake_predict(files: list[Path], texts: list[str], **_: Any) -> dict[str, Any]:
-        out = {}
-        for path in files:
-            learned = "楼下烧烤" in path.read_text(encoding="utf-8", errors="ignore")
-            out[str(path)] = [
-                {
-                    "intent": "report_environmental_protection"
-                    if learned and "油烟" in t
-                    else "report_urban_construction"
-                }  # fmt: skip
-                for t in texts
-            ]
-        return out
-
-    monkeypatch.setattr(trainer, "train", fake_train)
-    monkeypatch.setattr(versions, "predict", fake_predict)
-    monkeypatch.setattr(versions, "_hot_swap", lambda url, token, path: swapped.append(path.name))
-    client = TestClient(create_app(own))
-    client.__enter__()
-    client.swapped = swapped  # type: ignore[attr-defined]
-    add_user(own, "boss", Role.ADMIN)
-    assert login(client, "boss") == 303
-    yield client
-    client.__exit__(None, None, None)
+def admin(own_settings: Settings, fake_rasa: FakeRasaServer) -> Iterator[TestClient]:
+    """An admin signed in; "make train" built the running model, which knows nothing."""
+    (own_settings.model_dir / versions.ACTIVE_FILE).write_bytes(b"initial model")
+    with app_for(own_settings) as client:
+        add_user(own_settings, "boss", Role.ADMIN)
+        assert login(client, "boss") == 303
+        yield client
 
 
 def test_inbox_accepts_relabels_and_rejects(admin: TestClient) -> None:
@@ -99,7 +78,9 @@ def test_inbox_accepts_relabels_and_rejects(admin: TestClient) -> None:
     assert "已采纳的 2 条" in data and "example_accept" in data
 
 
-def test_train_compare_activate_and_roll_back(admin: TestClient) -> None:
+def test_train_compare_activate_and_roll_back(
+    admin: TestClient, fake_rasa: FakeRasaServer, own_settings: Settings
+) -> None:
     number = file(admin, transcript=[{"role": "resident", "text": "楼下烧烤店油烟太大了"}])
     admin.post(
         f"/api/v1/tickets/{number}/actions",
@@ -114,6 +95,7 @@ def test_train_compare_activate_and_roll_back(admin: TestClient) -> None:
     admin.app.state.jobs.wait(30)  # type: ignore[attr-defined]
     progress = admin.get(f"/admin/training/jobs/{job_id}/progress").json()
     assert progress["status"] == "succeeded", progress
+    assert "1 条已采纳样本加入训练数据" in progress["log"]
     assert "Epochs: 100%" in progress["log"] and progress["finished"]
     version_id = progress["model_version_id"]
     page = admin.get(f"/admin/models/{version_id}").text
@@ -121,36 +103,34 @@ def test_train_compare_activate_and_roll_back(admin: TestClient) -> None:
     assert "initial" in admin.get("/admin/models").text  # the running model became a version
     activated = admin.post(f"/admin/models/{version_id}/activate", data={"csrf_token": token})
     assert activated.status_code == 200 and "使用中" in admin.get("/admin/models").text
-    assert len(admin.swapped) == 1  # type: ignore[attr-defined]
+    [loaded] = fake_rasa.loaded  # hot-swapped, and kept for a restart
+    assert Path(loaded).read_bytes() == (own_settings.model_dir / "petition.tar.gz").read_bytes()
+    assert "楼下烧烤店油烟太大了" in Path(loaded).read_text(encoding="utf-8")  # it learned it
     initial = re.search(r'href="/admin/models/(\d+)">initial<', admin.get("/admin/models").text)
     assert initial
     admin.post(f"/admin/models/{initial.group(1)}/activate",
                data={"csrf_token": token, "rollback": "1"})  # fmt: skip
-    assert admin.swapped[-1] == "initial.tar.gz"  # type: ignore[attr-defined]
+    assert Path(fake_rasa.loaded[-1]).name == "initial.tar.gz"
     history = admin.get(f"/admin/models/{initial.group(1)}").text
     assert "model_rollback" in history
 
 
-def test_worse_model_needs_a_reason(admin: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    gold = {r["text"]: r["category"] for r in versions.holdout_rows(ROOT)}
-
-    def worse(files: list[Path], texts: list[str], **_: Any) -> dict[str, Any]:
-        """The candidate says 'greet' to everything; the active model is always right."""
-        return {str(files[0]): [{"intent": "greet"} for _ in texts],
-                **{str(f): [{"intent": f"report_{gold[t]}"} for t in texts]
-                   for f in files[1:]}}  # fmt: skip
-
-    monkeypatch.setattr(versions, "predict", worse)
+def test_worse_model_needs_a_reason(
+    admin: TestClient, fake_rasa: FakeRasaServer, own_settings: Settings
+) -> None:
+    rows = versions.holdout_rows([own_settings.project_dir / "tests/data/nlu_holdout"])
+    knows_all = {"examples": {r["text"]: f"report_{r['category']}" for r in rows}}
+    (own_settings.model_dir / versions.ACTIVE_FILE).write_text(json.dumps(knows_all), "utf-8")
     token = csrf(admin, "/admin/models")
     job_id = int(str(admin.post("/admin/training/jobs", data={"csrf_token": token}).url)[-1])
     admin.app.state.jobs.wait(30)  # type: ignore[attr-defined]
     version_id = admin.get(f"/admin/training/jobs/{job_id}/progress").json()["model_version_id"]
     refused = admin.post(f"/admin/models/{version_id}/activate", data={"csrf_token": token})
-    assert "已拒绝启用" in refused.text and admin.swapped == []  # type: ignore[attr-defined]
+    assert "已拒绝启用" in refused.text and fake_rasa.loaded == []
     forced = admin.post(
         f"/admin/models/{version_id}/activate", data={"csrf_token": token, "reason": "演示"}
     )
-    assert forced.status_code == 200 and len(admin.swapped) == 1  # type: ignore[attr-defined]
+    assert forced.status_code == 200 and len(fake_rasa.loaded) == 1
 
 
 def test_training_pages_are_for_admins_only(client: TestClient, settings: Settings) -> None:
@@ -160,41 +140,33 @@ def test_training_pages_are_for_admins_only(client: TestClient, settings: Settin
         assert client.get(path).status_code == 403
 
 
-def test_one_job_at_a_time_and_cancel(admin: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    release = threading.Event()
-
-    def slow_train(*, on_start: Any, log: Any, **_: Any) -> Any:
-        process = subprocess.Popen(["sleep", "30"], start_new_session=True)
-        on_start(process)
-        process.wait()
-        release.set()
-        raise trainer.TrainingFailed("训练失败（rasa train 退出码 -15）")
-
-    monkeypatch.setattr(trainer, "train", slow_train)
+def test_one_job_at_a_time_and_cancel(admin: TestClient, rasa_env: Path) -> None:
+    (rasa_env / "sleep").write_text("30")  # rasa train takes its time
     token = csrf(admin, "/admin/models")
     first = admin.post("/admin/training/jobs", data={"csrf_token": token})
     job_id = int(str(first.url).rsplit("/", 1)[1])
-    while (
-        admin.get(f"/admin/training/jobs/{job_id}/progress").json()["stage"] == "导出已采纳的样本"
-    ):
-        release.wait(0.05)
+    deadline = time.monotonic() + 20
+    while not calls(rasa_env) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (
+        admin.get(f"/admin/training/jobs/{job_id}/progress").json()["stage"]
+        == "训练模型（约3分钟）"
+    )
     second = admin.post("/admin/training/jobs", data={"csrf_token": token})
     assert f"训练任务 #{job_id} 正在进行" in second.text
     admin.post(f"/admin/training/jobs/{job_id}/cancel", data={"csrf_token": token})
-    assert release.wait(10)
     admin.app.state.jobs.wait(10)  # type: ignore[attr-defined]
     progress = admin.get(f"/admin/training/jobs/{job_id}/progress").json()
     assert progress["status"] == "cancelled" and progress["finished"]
 
 
 def test_taxonomy_extended_from_the_console(
-    client: TestClient, settings: Settings, tmp_path: Path
+    own_settings: Settings, rasa_env: Path, tmp_path: Path
 ) -> None:
-    shutil.copy(ROOT / "domain.yml", tmp_path / "domain.yml")
-    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("imported"))
-    own = settings.model_copy(update={"data_dir": tmp_path / "data"})
-    with TestClient(create_app(own)) as app:
-        add_user(own, "boss", Role.ADMIN)
+    shipped = own_settings.data_dir / "taxonomy.yml"
+    before = shipped.read_bytes(), (own_settings.project_dir / "domain.yml").read_bytes()
+    with app_for(own_settings) as app:
+        add_user(own_settings, "boss", Role.ADMIN)
         login(app, "boss")
         token = csrf(app, "/admin/taxonomy")
         form = {"csrf_token": token, "kind": "subcategory", "category": "urban_construction",
@@ -207,4 +179,14 @@ def test_taxonomy_extended_from_the_console(
         service = app.get("/open311/v2/services/urban_construction.json").json()
         values = service["attributes"][0]["values"]
         assert {"key": "ev_charging", "name": "充电设施"} in values  # Open311 follows at once
-        assert "充电设施" in (tmp_path / "data/taxonomy.yml").read_text(encoding="utf-8")
+        category = {**form, "kind": "category", "code": "energy", "name": "能源服务",
+                    "sub_code": "gas_supply", "sub_name": "燃气供应", "sub_department": "燃气公司",
+                    "sub_sla_days": "3", "sub_tier": "district", "sub_terms": "燃气",
+                    "examples": "\n".join(f"燃气表第{i}次不走字" for i in range(12))}  # fmt: skip
+        done = app.post("/admin/taxonomy", data=category)
+        assert "已添加一级分类「能源服务」（意图 report_energy）" in done.text
+        data = app.get("/admin/training/data").text
+        assert "report_energy 只有 12 条样本" in data  # its examples are training data
+    additions = own_settings.taxonomy_additions_path.read_text(encoding="utf-8")
+    assert "充电设施" in additions and "燃气表第0次不走字" in additions
+    assert (shipped.read_bytes(), (own_settings.project_dir / "domain.yml").read_bytes()) == before

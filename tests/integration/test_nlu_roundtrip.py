@@ -68,7 +68,7 @@ def history_file(path: Path) -> Path:
 def test_import_train_eval(project: Path, tmp_path: Path) -> None:
     env = {
         **os.environ,
-        "PETITION_PROJECT": str(project),
+        "PROJECT_DIR": str(project),
         "PYTHONPATH": str(ROOT),
         "CASESTORE_API_TOKEN": "roundtrip-token-0123456789",
         "RASA_TOKEN": "roundtrip-rasa-token",

@@ -23,8 +23,6 @@ from core.taxonomy import Taxonomy
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
-CLOSED_STATUSES = {TicketStatus.CLOSED, TicketStatus.REJECTED, TicketStatus.MERGED}
-
 
 def open311_error(status_code: int, code: int | str, description: str) -> JSONResponse:
     """GeoReport v2 errors are a list of {code, description}."""
@@ -50,7 +48,7 @@ def to_request(ticket: Ticket, taxonomy: Taxonomy, media_url: str | None = None)
     status = TicketStatus(ticket.status)
     return {
         "service_request_id": ticket.number,
-        "status": "closed" if status in CLOSED_STATUSES else "open",
+        "status": "closed" if status in labels.FINAL_STATUSES else "open",
         "status_notes": labels.STATUS[status],
         "service_name": category.name if category else ticket.category,
         "service_code": ticket.category,

@@ -95,7 +95,7 @@ def list_tickets(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TicketPage:
     filters = ticket_service.TicketFilter(
-        status=status_.value if status_ else None,
+        statuses=(status_.value,) if status_ else (),
         category=category,
         grid_code=grid_code,
         conversation_id=conversation_id,

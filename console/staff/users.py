@@ -1,4 +1,8 @@
-"""Admin pages: console accounts (the first admin comes from `petition users create`)."""
+"""Account administration (账号管理): create accounts, deactivate and re-enable them.
+
+The first admin comes from `petition users create`; every change here is audited by
+`accounts.service`.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from accounts import service as user_service
-from accounts.models import Role, User
+from accounts.models import Role
 from console.staff.auth import AdminDep, Staff, check_csrf
-from console.staff.views import render
+from console.staff.rendering import render
 from core import labels
 from core.deps import SessionDep
 from grids.api import RegistryDep
@@ -22,17 +26,16 @@ router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
 
 def _users_page(
     request: Request,
-    session: SessionDep,
+    session: Session,
     registry: Registry,
     staff: Staff,
     error: str | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    accounts = session.scalars(select(User).order_by(User.role, User.username)).all()
     context = {
         "staff": staff,
-        "accounts": accounts,
+        "accounts": user_service.list_users(session=session),
         "roles": labels.ROLE,
         "grids": [(g.code, registry.full_name(g.code)) for g in registry.grids.values()],
         "error": error,
@@ -65,7 +68,7 @@ def create_user(
     check_csrf(staff, csrf_token)
     values = {"username": username, "display_name": display_name, "role": role}
     try:
-        if role not in {r.value for r in Role}:
+        if role not in labels.ROLE:
             raise user_service.UserError("请选择角色")
         user_service.create_user(
             session=session,
@@ -75,6 +78,7 @@ def create_user(
             role=Role(role),
             grid_codes=grid_codes or [],
             registry=registry,
+            actor=staff.actor,
         )
     except user_service.UserError as exc:
         return _users_page(request, session, registry, staff, str(exc), values, 422)
@@ -93,10 +97,10 @@ def set_active(
 ) -> Response:
     """Deactivating an account ends its sessions at once (sessions check `active`)."""
     check_csrf(staff, csrf_token)
-    user = session.get(User, user_id)
+    user = user_service.get_user(session=session, user_id=user_id)
     if user is None:
         return _users_page(request, session, registry, staff, "未找到该账号", None, 404)
     if user.id == staff.user_id and not active:
         return _users_page(request, session, registry, staff, "不能停用自己的账号", None, 422)
-    user.active = active
+    user_service.set_active(session=session, user=user, active=active, actor=staff.actor)
     return RedirectResponse("/admin/users", status_code=303)

@@ -1,0 +1,245 @@
+"""The review queue (工单队列) and its exports: one set of filters, a page and two files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from openpyxl import Workbook
+
+from casestore.models import Ticket
+from casestore.services import queue as queue_service
+from casestore.services.tickets import TicketFilter
+from console.staff.auth import Staff, StaffDep
+from console.staff.rendering import localtime, render
+from core import labels
+from core.clock import local_midnight
+from core.deps import SessionDep, TaxonomyDep
+from core.taxonomy import Taxonomy
+from grids.api import RegistryDep
+from grids.registry import Registry
+
+router = APIRouter(tags=["console"], include_in_schema=False)
+
+PAGE_SIZE = 50
+# The queue's own views (labels.QUEUE_VIEW) and the statuses each shows; () is every status.
+VIEW_STATUSES: dict[str, tuple[str, ...]] = {
+    "review": labels.REVIEW_STATUSES,
+    "open": labels.OPEN_STATUSES,
+    "all": (),
+}
+EXPORT_COLUMNS = [
+    ("工单号", "number"),
+    ("状态", "status_label"),
+    ("一级分类", "category_name"),
+    ("二级分类", "subcategory_name"),
+    ("置信度", "confidence"),
+    ("网格", "grid_name"),
+    ("地点", "location_text"),
+    ("诉求内容", "description"),
+    ("渠道", "channel_label"),
+    ("承办", "assigned_to"),
+    ("受理时间", "created"),
+    ("办理期限", "due"),
+    ("预警", "sla_label"),
+    ("满意度", "rating"),
+]
+
+
+def _parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{what}格式应为 年-月-日，例如 2026-11-26")
+        return None
+
+
+@dataclass(frozen=True)
+class QueueParams:
+    """The queue's filters as they come in the URL (shared by the page and the exports)."""
+
+    view: str = "review"
+    category: str | None = None
+    grid: str | None = None
+    channel: str | None = None
+    since: str | None = None
+    until: str | None = None
+    overdue: bool = False
+    q: str | None = None
+
+
+def queue_params(
+    view: Annotated[str, Query(max_length=32)] = "review",
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    grid: Annotated[str | None, Query(max_length=32)] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    overdue: bool = False,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> QueueParams:
+    return QueueParams(view, category, grid, channel, since, until, overdue, q)
+
+
+QueueParamsDep = Annotated[QueueParams, Depends(queue_params)]
+
+
+def queue_filter(staff: Staff, p: QueueParams, errors: list[str]) -> TicketFilter:
+    """The service's filter; problems with the parameters are appended to `errors`."""
+    if p.view in VIEW_STATUSES:
+        statuses = VIEW_STATUSES[p.view]
+    elif p.view in labels.STATUS:
+        statuses = (p.view,)
+    else:
+        errors.append("未知的状态筛选")
+        statuses = ()
+    since = _parse_date(p.since, "开始日期", errors)
+    until = _parse_date(p.until, "结束日期", errors)  # inclusive: up to the next midnight
+    return TicketFilter(
+        statuses=statuses,
+        category=p.category or None,
+        grid_code=p.grid or None,
+        channel=p.channel or None,
+        since=local_midnight(since) if since else None,
+        until=local_midnight(until + timedelta(days=1)) if until else None,
+        overdue=p.overdue,
+        q=(p.q or "").strip() or None,
+        grid_scope=staff.grid_scope,
+    )
+
+
+def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str, Any]:
+    """One ticket as the queue, the ticket page and the exports show it (labels, local time)."""
+    category = taxonomy.get(ticket.category)
+    sub = category.subcategory(ticket.subcategory) if category and ticket.subcategory else None
+    grid = registry.grids.get(ticket.grid_code) if ticket.grid_code else None
+    level = queue_service.sla_level(ticket)
+    return {
+        "ticket": ticket,
+        "number": ticket.number,
+        "status_label": labels.label(labels.STATUS, ticket.status),
+        "category_name": category.name if category else ticket.category,
+        "subcategory_name": sub.name if sub else "",
+        "confidence": ticket.nlu_confidence,
+        "grid_name": grid.name if grid else "",
+        "grid_full": registry.full_name(grid.code) if grid else "",
+        "location_text": ticket.location_text,
+        "description": ticket.description,
+        "channel_label": labels.label(labels.CHANNEL, ticket.channel),
+        "assigned_to": ticket.assigned_to or "",
+        "created": localtime(ticket.created_at),
+        "due": localtime(ticket.due_at),
+        "age": queue_service.age_text(ticket),
+        "sla": level,
+        "open": ticket.status in labels.OPEN_STATUSES,
+        "sla_label": labels.SLA[level],
+        "rating": labels.RATING.get(ticket.rating or "", ""),
+    }
+
+
+def _filter_context(
+    taxonomy: Taxonomy, registry: Registry, staff: Staff, params: dict[str, Any]
+) -> dict[str, Any]:
+    grids = [
+        (g.code, registry.full_name(g.code))
+        for g in registry.grids.values()
+        if staff.sees_grid(g.code)
+    ]
+    return {
+        "params": params,
+        "views": list(labels.QUEUE_VIEW.items())
+        + [(s, label) for s, label in labels.STATUS.items() if s != "draft"],
+        "categories": [(c.code, c.name) for c in taxonomy.categories],
+        "grids": grids,
+        "channels": list(labels.CHANNEL.items()),
+        "query_string": urlencode({k: v for k, v in params.items() if v not in (None, "", False)}),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    registry: RegistryDep,
+    staff: StaffDep,
+    params: QueueParamsDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    errors: list[str] = []
+    f = queue_filter(staff, params, errors)
+    rows, total = queue_service.list_queue(
+        session=session, f=f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    context = {
+        "staff": staff,
+        "rows": [row_view(t, taxonomy, registry) for t in rows],
+        "total": total,
+        "page": page,
+        "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        "errors": errors,
+        **_filter_context(taxonomy, registry, staff, asdict(params)),
+    }
+    return render(request, "queue.html", context, status_code=422 if errors else 200)
+
+
+# ---------------------------------------------------------------- export
+
+
+@router.get("/export.{fmt}")
+def export(
+    fmt: str,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    registry: RegistryDep,
+    staff: StaffDep,
+    params: QueueParamsDep,
+) -> Response:
+    """The filtered list as XLSX or CSV (UTF-8 with BOM so Excel reads the Chinese)."""
+    errors: list[str] = []
+    f = queue_filter(staff, params, errors)
+    if errors or fmt not in {"csv", "xlsx"}:
+        return JSONResponse({"detail": errors[0] if errors else "只支持 csv 或 xlsx"}, 422)
+    rows = (row_view(t, taxonomy, registry) for t in queue_service.iter_all(session=session, f=f))
+    header = [title for title, _ in EXPORT_COLUMNS]
+    stamp = date.today().strftime("%Y%m%d")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([cell(row[key]) for _, key in EXPORT_COLUMNS])
+        return Response(
+            "\ufeff" + buffer.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
+        )
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("工单")
+    sheet.append(header)
+    for row in rows:
+        sheet.append([cell(row[key]) for _, key in EXPORT_COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.xlsx"'},
+    )
+
+
+def cell(value: Any) -> Any:
+    """Spreadsheet-safe: no formula injection from resident text."""
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@"}:
+        return "'" + value
+    return "" if value is None else value

@@ -1,0 +1,161 @@
+"""How staff pages are rendered: Jinja filters that show labels, never codes, and error pages.
+
+Every page module renders through `render`; the exceptions below (and those of `auth`)
+become pages through the handlers `install_error_pages` registers on the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from console.paths import templates
+from console.staff.auth import CsrfError, ForbiddenError, LoginRequiredError, staff_from_request
+from core import labels
+from core.clock import LOCAL_TZ
+from core.taxonomy import Taxonomy
+
+# Event and audit data fields whose values are codes, and the table that labels them.
+CODED_FIELDS: dict[str, dict[str, str]] = {
+    "from": labels.STATUS,
+    "to": labels.STATUS,
+    "status": labels.STATUS,
+    "channel": labels.CHANNEL,
+    "from_tier": labels.TIER,
+    "to_tier": labels.TIER,
+    "rating": labels.RATING,
+    "reason": labels.REJECT_REASON,  # an escalation's free-text reason shows as it is
+    "target": labels.DISPATCH_TARGET,  # events recorded before it was called dispatch_to
+    "dispatch_to": labels.DISPATCH_TARGET,
+    "role": labels.ROLE,
+}
+
+
+class TicketNotVisibleError(Exception):
+    """Unknown number, or a grid worker asking for another grid's ticket (404 page)."""
+
+
+def localtime(value: datetime) -> str:
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def actor(value: str | None) -> str:
+    """``{{ event.actor|actor }}``: ``staff:lili`` → ``话务员 lili``."""
+    return labels.actor_label(value) if value else ""
+
+
+def code_label(code: object, table: dict[str, str]) -> str:
+    """``{{ ticket.tier|label(labels.TIER) }}``: the label of a code, the code if unknown."""
+    return labels.label(table, code)
+
+
+def _subcategory_name(taxonomy: Taxonomy, code: str) -> str | None:
+    for category in taxonomy.categories:
+        sub = category.subcategory(code)
+        if sub is not None:
+            return sub.name
+    return None
+
+
+def _value(key: str, value: Any, taxonomy: Taxonomy | None) -> str:
+    if value is None or value == "":
+        return "（无）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(_value(key, v, taxonomy) for v in value)
+    if isinstance(value, Mapping):
+        return detail(value, taxonomy)
+    if taxonomy is not None and key == "category":
+        category = taxonomy.get(str(value))
+        return category.name if category else str(value)
+    if taxonomy is not None and key == "subcategory":
+        return _subcategory_name(taxonomy, str(value)) or str(value)
+    if key == "via":
+        return labels.actor_label(str(value))
+    if key in CODED_FIELDS:
+        return labels.label(CODED_FIELDS[key], value)
+    return str(value)
+
+
+def detail(data: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> str:
+    """An event's (or audit record's) data as Chinese text: field labels, value labels."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, Mapping) and {"from", "to"} >= set(value) and value:
+            shown = f"{_value(key, value.get('from'), taxonomy)} → "
+            shown += _value(key, value.get("to"), taxonomy)
+        elif value in (None, ""):
+            continue
+        else:
+            shown = _value(key, value, taxonomy)
+        parts.append(f"{labels.label(labels.EVENT_FIELD, key)}：{shown}")
+    return "；".join(parts)
+
+
+@pass_context
+def event_detail(context: Context, data: Mapping[str, Any]) -> str:
+    """Category codes become names where the page has the taxonomy (the ticket page)."""
+    taxonomy = context.get("taxonomy")
+    return detail(data, taxonomy if isinstance(taxonomy, Taxonomy) else None)
+
+
+templates.env.globals["labels"] = labels
+templates.env.filters["localtime"] = localtime
+templates.env.filters["label"] = code_label
+templates.env.filters["event_label"] = lambda kind: labels.label(labels.EVENT, kind)
+templates.env.filters["event_detail"] = event_detail
+templates.env.filters["actor"] = actor
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request=request, name=f"staff/{name}", context=context, status_code=status_code
+    )
+
+
+# ---------------------------------------------------------------- error pages
+
+
+def error_page(request: Request, message: str, status_code: int) -> HTMLResponse:
+    """The console's frame (with the menu when signed in) around one message."""
+    with request.app.state.sessionmaker() as session:
+        staff = staff_from_request(request, session)
+    return render(
+        request, "error.html", {"staff": staff, "message": message}, status_code=status_code
+    )
+
+
+async def login_required(request: Request, exc: Exception) -> Response:
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+    return error_page(request, "登录已过期，请重新登录后再操作", 401)
+
+
+async def forbidden(request: Request, exc: Exception) -> Response:
+    return error_page(request, "您的账号没有此项权限", 403)
+
+
+async def csrf_failed(request: Request, exc: Exception) -> Response:
+    return error_page(request, "页面已过期（安全校验失败），请刷新页面后重试", 403)
+
+
+async def ticket_not_visible(request: Request, exc: Exception) -> Response:
+    return error_page(request, f"未找到工单 {exc.args[0]}，或不在您负责的网格内", 404)
+
+
+def install_error_pages(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequiredError, login_required)
+    app.add_exception_handler(ForbiddenError, forbidden)
+    app.add_exception_handler(CsrfError, csrf_failed)
+    app.add_exception_handler(TicketNotVisibleError, ticket_not_visible)

@@ -1,0 +1,25 @@
+"""The staff console's wiring: every page group's router, and the error pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from console.staff import intake, login, queue, taxonomy, tickets, training, users
+from console.staff.rendering import install_error_pages
+
+ROUTERS: tuple[APIRouter, ...] = (
+    login.router,
+    queue.router,
+    tickets.router,
+    intake.router,
+    users.router,
+    training.router,
+    taxonomy.router,
+)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the console and turn its exceptions into pages."""
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_pages(app)

@@ -1,0 +1,184 @@
+"""The ticket page (工单详情): facts, suggestions, map, similar tickets, actions and photos."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from casestore.models import Ticket
+from casestore.schemas import TicketAction
+from casestore.services import attachments as attachment_service
+from casestore.services import lifecycle
+from casestore.services import queue as queue_service
+from casestore.services import tickets as ticket_service
+from console.staff.auth import Staff, StaffDep, check_csrf
+from console.staff.mapsvg import grid_svg
+from console.staff.queue import row_view
+from console.staff.rendering import TicketNotVisibleError, render
+from core import labels
+from core.deps import SessionDep, TaxonomyDep
+from core.taxonomy import Taxonomy
+from grids.api import RegistryDep, get_resolver
+from grids.registry import Registry
+
+router = APIRouter(tags=["console"], include_in_schema=False)
+
+
+@lru_cache
+def reply_templates(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(yaml.safe_load(fh)["templates"])
+
+
+def visible_ticket(session: Session, staff: Staff, number: str) -> Ticket:
+    """The ticket if this staff member may see it; otherwise the 404 page."""
+    ticket = ticket_service.get_ticket(session=session, number=number) if number.isdigit() else None
+    if ticket is None or not staff.sees_grid(ticket.grid_code):
+        raise TicketNotVisibleError(number)
+    return ticket
+
+
+def _ticket_context(
+    request: Request,
+    session: Session,
+    taxonomy: Taxonomy,
+    registry: Registry,
+    staff: Staff,
+    ticket: Ticket,
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    resolver = get_resolver(request)
+    resolution = resolver.resolve_text(ticket.location_text or ticket.description)
+    point = (
+        (ticket.longitude, ticket.latitude)
+        if ticket.longitude is not None and ticket.latitude is not None
+        else None
+    )
+    candidates = []
+    for item in ticket.nlu_candidates or []:
+        category = taxonomy.get(str(item.get("category")))
+        candidates.append(
+            {
+                "name": category.name if category else item.get("category"),
+                "confidence": float(item.get("confidence") or 0),
+            }
+        )
+    handler = lifecycle.handler_for(
+        lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry), ticket
+    )
+    status = ticket.status
+    return {
+        "staff": staff,
+        "row": row_view(ticket, taxonomy, registry),
+        "ticket": ticket,
+        "candidates": candidates[:3],
+        "grid_candidates": [
+            {"code": c.grid.code, "name": registry.full_name(c.grid.code), "score": c.score}
+            for c in resolution.candidates[:3]
+        ],
+        "map": grid_svg(registry, ticket.grid_code, point)
+        if ticket.grid_code in registry.grids
+        else None,
+        "similar": [
+            (row_view(t, taxonomy, registry), score)
+            for t, score in queue_service.similar_open(session=session, ticket=ticket)
+            if staff.sees_grid(t.grid_code)
+        ],
+        "events": ticket.events,
+        "allowed": {name for name, states in lifecycle.ALLOWED_FROM.items() if status in states}
+        - {"rate"},
+        "taxonomy": taxonomy,
+        "grids": [
+            (g.code, registry.full_name(g.code))
+            for g in registry.grids.values()
+            if staff.sees_grid(g.code)
+        ],
+        "replies": [
+            {"title": t["title"], "text": t["text"].format(number=ticket.number, handler=handler)}
+            for t in reply_templates(settings.data_dir / "reply_templates.yml")
+        ],
+        "done": labels.ACTION.get(request.query_params.get("done", ""), ""),
+        "error": None,
+    }
+
+
+@router.get("/tickets/{number}", response_class=HTMLResponse)
+def ticket_page(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    registry: RegistryDep,
+    staff: StaffDep,
+) -> HTMLResponse:
+    ticket = visible_ticket(session, staff, number)
+    return render(
+        request, "ticket.html", _ticket_context(request, session, taxonomy, registry, staff, ticket)
+    )
+
+
+@router.post("/tickets/{number}/actions", response_class=HTMLResponse)
+async def ticket_action(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    registry: RegistryDep,
+    staff: StaffDep,
+) -> Response:
+    form = await request.form()
+    check_csrf(staff, str(form.get("csrf_token") or ""))
+    ticket = visible_ticket(session, staff, number)
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    if fields.get("action") == "rate":
+        fields["action"] = ""  # residents rate, staff do not
+    error: tuple[int, str] | None = None
+    try:
+        action = TicketAction.model_validate({**fields, "actor": staff.actor})
+        if action.grid_code and not staff.sees_grid(action.grid_code):
+            raise lifecycle.ActionInputError("不能把工单改到您负责范围以外的网格")
+        lifecycle.apply_action(
+            lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry), ticket, action
+        )
+    except ValidationError as exc:
+        error = (422, _validation_message(exc))
+    except lifecycle.ActionInputError as exc:
+        error = (422, str(exc))
+    except lifecycle.ActionError as exc:
+        error = (409, str(exc))
+    if error:
+        session.rollback()  # a half-applied action leaves nothing behind
+        ticket = visible_ticket(session, staff, number)
+        context = _ticket_context(request, session, taxonomy, registry, staff, ticket)
+        context["error"] = error[1]
+        return render(request, "ticket.html", context, status_code=error[0])
+    return RedirectResponse(f"/tickets/{number}?done={action.action}", status_code=303)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    names = {"action": "操作", "text": "内容", "version": "版本", "description": "诉求内容"}
+    if field in names:
+        return f"{names[field]}填写有误：请检查后重新提交"
+    return "提交的内容有误，请检查后重新提交"
+
+
+@router.get("/tickets/{number}/photos/{attachment_id}")
+def ticket_photo(number: str, attachment_id: int, session: SessionDep, staff: StaffDep) -> Response:
+    ticket = visible_ticket(session, staff, number)
+    attachment = attachment_service.get_attachment(session=session, attachment_id=attachment_id)
+    if attachment is None or attachment.ticket_id != ticket.id:
+        raise TicketNotVisibleError(number)
+    return Response(
+        attachment.data,
+        media_type=attachment.content_type,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
+    )

@@ -1,0 +1,101 @@
+"""The review queue and its exports (console/staff/queue.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import update
+
+from accounts.models import Role
+from casestore.models import Ticket
+from console.staff.queue import cell
+from core.clock import utcnow
+from core.db import make_engine, make_sessionmaker, session_scope
+from core.settings import Settings
+from tests.console.staff_fixtures import (
+    GRID,
+    OTHER_GRID,
+    add_user,
+    file,
+    login,
+)
+
+
+def test_queue_shows_confidence_sla_colour_and_escapes_text(
+    staff_client: TestClient, settings: Settings
+) -> None:
+    late = file(staff_client, 1, description="<script>alert(1)</script>路灯坏了")
+    fresh = file(staff_client, 2, description="井盖松动")
+    engine = make_engine(settings.database_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        session.execute(
+            update(Ticket).where(Ticket.number == late).values(due_at=utcnow() - timedelta(hours=2))
+        )
+    engine.dispose()
+    page = staff_client.get("/").text
+    assert page.index(late) < page.index(fresh)  # overdue first
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert 'class="sla-red"' in page and "93%" in page
+    overdue_only = staff_client.get("/?overdue=true").text
+    assert late in overdue_only and fresh not in overdue_only
+    found = staff_client.get("/", params={"q": "井盖"}).text
+    assert fresh in found and late not in found
+    bad = staff_client.get("/", params={"since": "26/11/2026"})
+    assert bad.status_code == 422 and "年-月-日" in bad.text
+
+
+def test_queue_shows_labels_and_filters_by_view(staff_client: TestClient) -> None:
+    number = file(staff_client)
+    page = staff_client.get("/").text
+    row = page[page.index(f'data-href="/tickets/{number}"') :].split("</tr>")[0]
+    assert "网页留言" in row and "已受理，待审核" in row and "webchat" not in row.split(">", 1)[1]
+    assert '<option value="review" selected>待审核</option>' in page
+    assert re.search(r'<option value="in_progress"\s*>办理中</option>', page)
+    assert number not in staff_client.get("/", params={"view": "closed"}).text
+    assert number in staff_client.get("/", params={"view": "open"}).text
+    unknown = staff_client.get("/", params={"view": "everything"})
+    assert unknown.status_code == 422 and "未知的状态筛选" in unknown.text
+
+
+def test_grid_worker_sees_only_own_grid(client: TestClient, settings: Settings) -> None:
+    mine = file(client, 1)
+    theirs = file(client, 2, grid_code=OTHER_GRID, description="别的网格的下水道堵了")
+    add_user(settings, "wang", Role.GRID_WORKER, [GRID])
+    assert login(client, "wang") == 303
+    page = client.get("/").text
+    assert mine in page and theirs not in page
+    assert client.get(f"/tickets/{theirs}").status_code == 404
+    assert client.get("/intake").status_code == 403
+    export = client.get("/export.csv?view=all").text
+    assert mine in export and theirs not in export
+
+
+def test_exports_follow_the_filter(staff_client: TestClient) -> None:
+    first = file(staff_client, 1, description='=HYPERLINK("http://x")路灯坏了')
+    file(staff_client, 2, category="disputes", description="邻居装修噪音")
+    text = staff_client.get("/export.csv?category=urban_construction").text
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][0] == "工单号" and [r[0] for r in rows[1:]] == [first]
+    assert rows[1][1] == "已受理，待审核" and rows[1][8] == "网页留言"  # labels, not codes
+    assert rows[1][7].startswith("'=")  # no formula injection
+    book = load_workbook(io.BytesIO(staff_client.get("/export.xlsx?view=all").content))
+    assert book.active is not None and book.active.max_row == 3
+    assert staff_client.get("/export.pdf").status_code == 422
+    assert staff_client.get("/export.csv?since=tomorrow").status_code == 422
+
+
+def test_cells_are_spreadsheet_safe() -> None:
+    assert [cell(v) for v in ("=1+1", "+86", "-x", "@a", "路灯", None, 0.93456)] == [
+        "'=1+1",
+        "'+86",
+        "'-x",
+        "'@a",
+        "路灯",
+        "",
+        0.935,
+    ]

@@ -1,0 +1,77 @@
+"""The console's wiring (console/staff/routes.py): every page mounted, no import cycles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from console.staff import routes
+from core.settings import ROOT
+
+PAGES = {
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/"),
+    ("GET", "/export.{fmt}"),
+    ("GET", "/tickets/{number}"),
+    ("POST", "/tickets/{number}/actions"),
+    ("GET", "/tickets/{number}/photos/{attachment_id}"),
+    ("GET", "/intake"),
+    ("POST", "/intake"),
+    ("POST", "/intake/suggest"),
+    ("GET", "/admin/users"),
+    ("POST", "/admin/users"),
+    ("POST", "/admin/users/{user_id}/active"),
+    ("GET", "/admin/training"),
+    ("GET", "/admin/models"),
+    ("GET", "/admin/taxonomy"),
+    ("POST", "/admin/taxonomy"),
+}
+
+
+def test_the_routers_hold_every_page() -> None:
+    pages = {
+        (method, route.path)
+        for router in routes.ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    assert pages >= PAGES
+
+
+def test_the_app_mounts_the_pages_and_their_error_pages(client: TestClient) -> None:
+    """Signed out, every page sends the browser to the login form (a handler of install)."""
+    for method, path in sorted(PAGES - {("GET", "/login"), ("POST", "/login")}):
+        url = path.format(fmt="csv", number="2026112600001", attachment_id=1, user_id=1)
+        response = client.request(method, url, follow_redirects=False)
+        expected = 303 if method == "GET" else 401
+        assert response.status_code == expected, (method, url, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "console.staff.routes",
+        "console.staff.rendering",
+        "console.staff.tickets",
+        "console.staff.users",
+        "console.staff.training",
+        "console.staff.taxonomy",
+    ],
+)
+def test_each_module_imports_on_its_own(module: str) -> None:
+    """A fresh interpreter per module: an import cycle would fail whichever comes first."""
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
