@@ -28,7 +28,9 @@ class ActionClarifyCategory(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        categories = taxonomy.load(services().settings.data_dir / "taxonomy.yml")
+        categories = taxonomy.load(
+            services().settings.taxonomy_path, services().settings.taxonomy_additions_path
+        )
         ranked = conversation.candidates(
             categories, tracker.latest_message.get("intent_ranking") or []
         )

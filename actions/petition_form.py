@@ -57,7 +57,9 @@ FIELD_ALIASES = {
 
 
 def _categories() -> dict[str, taxonomy.CategoryInfo]:
-    return taxonomy.load(services().settings.data_dir / "taxonomy.yml")
+    return taxonomy.load(
+        services().settings.taxonomy_path, services().settings.taxonomy_additions_path
+    )
 
 
 def reset_petition() -> list[EventType]:

@@ -21,6 +21,7 @@ class ActionSettings:
     rasa_token: str
     outbox_path: Path
     data_dir: Path
+    var_dir: Path  # runtime state shared with the app: taxonomy additions from the console
     casestore_timeout_seconds: float
     retry_delays: tuple[float, ...]
 
@@ -34,6 +35,16 @@ class ActionSettings:
             rasa_token=os.environ.get("RASA_TOKEN", ""),
             outbox_path=Path(os.environ.get("OUTBOX_PATH", ROOT / "var" / "outbox.db")),
             data_dir=Path(os.environ.get("DATA_DIR", ROOT / "data")),
+            var_dir=Path(os.environ.get("VAR_DIR", ROOT / "var")),
             casestore_timeout_seconds=float(os.environ.get("CASESTORE_TIMEOUT_SECONDS", "3")),
             retry_delays=tuple(float(d) for d in delays.split(",") if d.strip()),
         )
+
+    @property
+    def taxonomy_path(self) -> Path:
+        return self.data_dir / "taxonomy.yml"
+
+    @property
+    def taxonomy_additions_path(self) -> Path:
+        """Categories added from the console (written by the app, same file name)."""
+        return self.var_dir / "taxonomy-additions.yml"

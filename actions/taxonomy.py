@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+from actions.settings import ActionSettings
 
 # A top-level category ``x`` is the Rasa intent ``report_x`` (domain.yml, data/nlu/).
 INTENT_PREFIX = "report_"
@@ -29,15 +32,40 @@ class CategoryInfo:
         return intent_of(self.code)
 
 
-def load(path: Path) -> dict[str, CategoryInfo]:
-    """The taxonomy, read again when the file changes (admins extend it from the console)."""
-    return _load(path, path.stat().st_mtime_ns)
+def load(path: Path, additions: Path | None = None) -> dict[str, CategoryInfo]:
+    """data/taxonomy.yml plus the console's additions under var/, read again when either
+    file changes (admins extend the taxonomy while the bot runs)."""
+    extra = additions if additions is not None and additions.exists() else None
+    return _load(path, path.stat().st_mtime_ns, extra, extra.stat().st_mtime_ns if extra else 0)
+
+
+def for_settings(settings: ActionSettings) -> dict[str, CategoryInfo]:
+    return load(settings.taxonomy_path, settings.taxonomy_additions_path)
+
+
+def _merged(path: Path, additions: Path | None) -> dict[str, Any]:
+    """The app's ``core.taxonomy.merge_additions``, for this environment: new categories
+    follow the shipped ones; ``subcategories`` maps a category code to more subcategories."""
+    raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if additions is None:
+        return raw
+    extra = yaml.safe_load(additions.read_text(encoding="utf-8")) or {}
+    categories = [
+        {**c, "subcategories": list(c.get("subcategories") or [])}
+        for c in [*raw["categories"], *(extra.get("categories") or [])]
+    ]
+    by_code = {c["code"]: c for c in categories}
+    for code, subs in (extra.get("subcategories") or {}).items():
+        if code in by_code:
+            by_code[code]["subcategories"].extend(subs or [])
+    return {**raw, "categories": categories}
 
 
 @lru_cache(maxsize=4)
-def _load(path: Path, mtime_ns: int) -> dict[str, CategoryInfo]:
-    with path.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+def _load(
+    path: Path, mtime_ns: int, additions: Path | None, additions_mtime_ns: int
+) -> dict[str, CategoryInfo]:
+    raw = _merged(path, additions)
     return {
         c["code"]: CategoryInfo(
             code=c["code"],

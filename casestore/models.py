@@ -25,7 +25,7 @@ from core.db import Base, UTCDateTime
 
 
 class TicketStatus(enum.StrEnum):
-    """Ticket life cycle (see shared/architecture.md)."""
+    """Ticket life cycle; the allowed moves are in ``casestore.services.lifecycle``."""
 
     DRAFT = "draft"
     SUBMITTED = "submitted"

@@ -1,6 +1,6 @@
 """Intent classifier: TF-IDF (char 1–3-grams + jieba words) and logistic regression.
 
-Measured on this machine kind (../shared/nlu-performance.md and docs/benchmarks.md) a linear
+Measured on this machine kind (the team's notes on Rasa NLU costs, and docs/benchmarks.md) a linear
 model on these features is as accurate as DIET on resident letters, trains in seconds instead
 of minutes, and its probabilities are usable for the low-confidence fallback. DIET stays in
 the pipeline for entities only.

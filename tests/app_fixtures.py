@@ -54,6 +54,11 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
             casestore_api_token=TOKEN,
             rasa_url="http://127.0.0.1:9",  # nothing listens: Rasa is down in these tests
             rasa_token="rasa-token",
+            # Runtime state of each test in its own folder, never the checkout's var/ or models/.
+            var_dir=tmp_path / "var",
+            model_dir=tmp_path / "models",
+            training_log_dir=tmp_path / "var" / "training",
+            bot_state_path=tmp_path / "var" / "bot.sqlite3",
             _env_file=None,  # type: ignore[call-arg]
         )
 

@@ -1,4 +1,5 @@
-"""Staff and resident actions on a ticket: the life cycle of shared/architecture.md.
+"""Staff and resident actions on a ticket: the ticket life cycle (draft → submitted →
+dispatched → in_progress → resolved → closed, with rejected, merged and reopened beside it).
 
 Every action is one audited event; actions the resident should hear about also put a
 notification in the outbox of the resident's channel (Telegram, web chat).

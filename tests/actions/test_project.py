@@ -62,3 +62,19 @@ def test_holdout_labels_exist() -> None:
         with path.open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 assert row["subcategory"] in CATEGORIES[row["category"]].subcategories
+
+
+def test_categories_added_from_the_console_are_read_from_var(tmp_path: Path) -> None:
+    additions = tmp_path / "taxonomy-additions.yml"
+    additions.write_text(
+        "categories:\n"
+        "  - {code: pets, name: 宠物管理, department: 城管局, sla_days: 5, tier: community}\n"
+        "subcategories:\n"
+        "  environmental_protection: [{code: light_pollution, name: 光污染}]\n",
+        encoding="utf-8",
+    )
+    merged = taxonomy.load(ROOT / "data" / "taxonomy.yml", additions)
+    assert merged["pets"].name == "宠物管理" and merged["pets"].intent == "report_pets"
+    assert merged["environmental_protection"].subcategories["light_pollution"] == "光污染"
+    assert set(CATEGORIES) < set(merged)
+    assert taxonomy.load(ROOT / "data" / "taxonomy.yml", tmp_path / "missing.yml") == CATEGORIES

@@ -124,6 +124,7 @@ def start_stack(
         "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
         "OUTBOX_PATH": str(workdir / "outbox.db"),
+        "VAR_DIR": str(workdir / "var"),
         "MODEL_DIR": str(model_dir),
         "TRAINING_LOG_DIR": str(workdir / "training"),
         "CASESTORE_RETRY_DELAYS": "0.2,0.4",

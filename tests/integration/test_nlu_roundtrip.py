@@ -69,6 +69,7 @@ def test_import_train_eval(project: Path, tmp_path: Path) -> None:
     env = {
         **os.environ,
         "PROJECT_DIR": str(project),
+        "VAR_DIR": str(project / "var"),
         "PYTHONPATH": str(ROOT),
         "CASESTORE_API_TOKEN": "roundtrip-token-0123456789",
         "RASA_TOKEN": "roundtrip-rasa-token",
@@ -80,13 +81,13 @@ def test_import_train_eval(project: Path, tmp_path: Path) -> None:
     bad = petition(env, "nlu", "import", "--csv", str(history), "--text-col", "内容",
                    "--label-col", "分类")  # fmt: skip
     assert bad.returncode == 2 and "找不到列：内容" in bad.stderr
-    assert not (project / "data/nlu/imported").exists()  # nothing written
+    assert not (project / "var/nlu/imported").exists()  # nothing written
 
     imported = petition(env, "nlu", "import", "--csv", str(history), "--text-col", "诉求内容",
                         "--label-col", "分类", "--holdout", "0.3", "--name", "history")  # fmt: skip
     assert imported.returncode == 0, imported.stderr
     assert "跳过 1 条：空文本" in imported.stdout and "跳过 1 条：重复" in imported.stdout
-    held_back = project / "data/holdout/history.csv"
+    held_back = project / "var/holdout/history.csv"
     assert held_back.exists()
 
     trained = petition(env, "train", "--out", str(project / "models"))
