@@ -12,12 +12,18 @@ from core.labels import TIERS
 
 
 @dataclass(frozen=True)
-class Subcategory:  # 二级分类
+class Entry:
+    """What every taxonomy entry has: who handles it, in how many working days, at what tier."""
+
     code: str
     name: str
     department: str
     sla_days: int
     tier: str
+
+
+@dataclass(frozen=True)
+class Subcategory(Entry):  # 二级分类
     terms: tuple[str, ...] = ()
     urgent: tuple[str, ...] = ()
 
@@ -39,12 +45,7 @@ def category_of(intent: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class Category:  # 一级分类
-    code: str
-    name: str
-    department: str
-    sla_days: int
-    tier: str
+class Category(Entry):  # 一级分类
     subcategories: tuple[Subcategory, ...] = field(default_factory=tuple)
 
     @property

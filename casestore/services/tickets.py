@@ -19,6 +19,12 @@ from core.taxonomy import Taxonomy
 from core.ticket_number import format_ticket_number
 
 MAX_ATTEMPTS = 3
+# What a ticket takes over from the draft unchanged (JSON-ready: enums as values).
+COPIED_FROM_DRAFT = {
+    "submission_key", "grid_code", "location_text", "latitude", "longitude", "description",
+    "contact_phone", "anonymous", "channel", "conversation_id", "nlu_confidence",
+    "nlu_candidates", "transcript", "handoff_requested",
+}  # fmt: skip
 
 
 class UnknownCategoryError(ValueError):
@@ -129,29 +135,16 @@ def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str
     if draft.subcategory and sub is None:
         raise UnknownCategoryError(f"分类 {category.name} 下没有二级分类：{draft.subcategory}")
     now = utcnow()
-    sla_days = sub.sla_days if sub else category.sla_days
+    entry = sub or category  # a subcategory's own department, SLA and tier win
     ticket = Ticket(
+        **draft.model_dump(mode="json", include=COPIED_FROM_DRAFT),
         number=_next_number(session, now),
-        submission_key=draft.submission_key,
         status=TicketStatus.SUBMITTED,
         category=category.code,
         subcategory=sub.code if sub else None,
-        grid_code=draft.grid_code,
-        location_text=draft.location_text,
-        latitude=draft.latitude,
-        longitude=draft.longitude,
-        description=draft.description,
-        contact_phone=draft.contact_phone,
-        anonymous=draft.anonymous,
-        channel=draft.channel.value,
-        conversation_id=draft.conversation_id,
-        nlu_confidence=draft.nlu_confidence,
-        nlu_candidates=[c.model_dump() for c in draft.nlu_candidates],
-        transcript=[line.model_dump(mode="json") for line in draft.transcript],
-        handoff_requested=draft.handoff_requested,
-        department=sub.department if sub else category.department,
-        tier=sub.tier if sub else category.tier,
-        due_at=add_working_days(now, sla_days),
+        department=entry.department,
+        tier=entry.tier,
+        due_at=add_working_days(now, entry.sla_days),
         created_at=now,
         updated_at=now,
     )

@@ -105,6 +105,13 @@ def check_csrf(staff: Staff, token: str | None) -> None:
         raise CsrfError
 
 
+async def checked_form(request: Request, staff: Staff) -> dict[str, str]:
+    """The posted form's text fields, after the CSRF check (files and the token left out)."""
+    form = await request.form()
+    check_csrf(staff, str(form.get("csrf_token") or ""))
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
 class LoginThrottle:
     """At most `limit` failed logins per user name and address in `window` seconds."""
 

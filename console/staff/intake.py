@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from casestore.models import Channel
 from casestore.schemas import TicketDraft, TranscriptLine
 from casestore.services import tickets as ticket_service
-from console.staff.auth import DeskStaffDep, Staff, check_csrf
+from console.staff.auth import DeskStaffDep, Staff, checked_form
 from console.staff.rendering import render
 from core.deps import SessionDep, TaxonomyDep
 from core.taxonomy import Taxonomy
@@ -52,10 +52,9 @@ async def intake_suggest(
     staff: DeskStaffDep,
 ) -> JSONResponse:
     """The bot's classification and grid suggestions for what the caller said."""
-    form = await request.form()
-    check_csrf(staff, str(form.get("csrf_token") or ""))
-    description = str(form.get("description") or "").strip()[:2000]
-    location = str(form.get("location_text") or "").strip()[:200]
+    form = await checked_form(request, staff)
+    description = form.get("description", "").strip()[:2000]
+    location = form.get("location_text", "").strip()[:200]
     if len(description) < 2:
         return JSONResponse({"detail": "请先填写诉求内容"}, status_code=422)
     resolution = get_resolver(request).resolve_text(f"{location} {description}")
@@ -97,9 +96,7 @@ async def intake_submit(
     registry: RegistryDep,
     staff: DeskStaffDep,
 ) -> Response:
-    form = await request.form()
-    check_csrf(staff, str(form.get("csrf_token") or ""))
-    values = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    values = await checked_form(request, staff)
     anonymous = values.get("anonymous") == "on"
     error: str | None = None
     try:

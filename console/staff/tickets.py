@@ -18,7 +18,7 @@ from casestore.services import attachments as attachment_service
 from casestore.services import lifecycle
 from casestore.services import queue as queue_service
 from casestore.services import tickets as ticket_service
-from console.staff.auth import Staff, StaffDep, check_csrf
+from console.staff.auth import Staff, StaffDep, checked_form
 from console.staff.mapsvg import grid_svg
 from console.staff.queue import row_view
 from console.staff.rendering import TicketNotVisibleError, render
@@ -133,10 +133,8 @@ async def ticket_action(
     registry: RegistryDep,
     staff: StaffDep,
 ) -> Response:
-    form = await request.form()
-    check_csrf(staff, str(form.get("csrf_token") or ""))
+    fields = await checked_form(request, staff)
     ticket = visible_ticket(session, staff, number)
-    fields = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     if fields.get("action") == "rate":
         fields["action"] = ""  # residents rate, staff do not
     error: tuple[int, str] | None = None

@@ -17,17 +17,9 @@ router = APIRouter(
 
 
 def notification_out(note: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=note.id,
-        ticket_number=note.ticket.number,
-        conversation_id=note.conversation_id,
-        channel=note.channel,
-        kind=note.kind,
-        text=note.text,
-        buttons=note.buttons,
-        status=note.status,
-        created_at=note.created_at,
-    )
+    own = NotificationOut.model_fields.keys() - {"ticket_number"}
+    fields = {name: getattr(note, name) for name in own}
+    return NotificationOut.model_validate({**fields, "ticket_number": note.ticket.number})
 
 
 @router.get("", response_model=NotificationPage)
