@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions import conversation, grid, taxonomy, validators
 from actions.api import services
 from actions.api.casestore import CaseStoreRejected, CaseStoreUnavailable, receipt_code
-from actions.responses import domain_buttons
+from actions.summary import ask_which_field
 
 log = logging.getLogger(__name__)
 
@@ -402,10 +402,7 @@ class ActionChangeField(Action):
         values = conversation.entity_values(tracker.latest_message, "field")
         field = next((FIELD_ALIASES[v] for v in values if v in FIELD_ALIASES), None)
         if field is None:
-            dispatcher.utter_message(
-                response="utter_ask_which_field",
-                buttons=domain_buttons(domain, "buttons_which_field"),
-            )
+            ask_which_field(dispatcher, domain)
             return []
         events: list[EventType] = [SlotSet(field, None)]
         if field == "location":

@@ -10,6 +10,13 @@ from rasa_sdk.types import DomainDict
 from actions.responses import domain_buttons
 
 
+def ask_which_field(dispatcher: CollectingDispatcher, domain: DomainDict) -> None:
+    """Ask which part of the petition to change, one button per field."""
+    dispatcher.utter_message(
+        response="utter_ask_which_field", buttons=domain_buttons(domain, "buttons_which_field")
+    )
+
+
 class ActionPetitionSummary(Action):
     def name(self) -> str:
         return "action_petition_summary"
@@ -31,7 +38,5 @@ class ActionAskWhichField(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            response="utter_ask_which_field", buttons=domain_buttons(domain, "buttons_which_field")
-        )
+        ask_which_field(dispatcher, domain)
         return []

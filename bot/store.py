@@ -18,9 +18,12 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS job (
@@ -73,6 +76,7 @@ CREATE TABLE IF NOT EXISTS setting (
 """
 
 DAY = 86400.0
+RecordT = TypeVar("RecordT", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,14 @@ class NewJob:
 class NewMessage:
     text: str
     buttons: Sequence[Button] = ()
+
+
+def _record(kind: type[RecordT], row: sqlite3.Row, *json_columns: str) -> RecordT:
+    """The record from the row's columns of the same names, the ``json_columns`` decoded."""
+    values = {f.name: row[f.name] for f in fields(kind)}
+    for column in json_columns:
+        values[column] = json.loads(values[column])
+    return kind(**values)
 
 
 class Store:
@@ -202,16 +214,7 @@ class Store:
             "SELECT * FROM job WHERE user_id = ? AND done_at IS NULL ORDER BY id LIMIT 1",
             (user_id,),
         ).fetchone()
-        if row is None:
-            return None
-        return Job(
-            id=row["id"],
-            key=row["key"],
-            user_id=row["user_id"],
-            chat_id=row["chat_id"],
-            kind=row["kind"],
-            data=json.loads(row["data"]),
-        )
+        return None if row is None else _record(Job, row, "data")
 
     def users_with_pending_jobs(self) -> list[int]:
         rows = self._db.execute("SELECT DISTINCT user_id FROM job WHERE done_at IS NULL")
@@ -234,15 +237,13 @@ class Store:
 
     def tell_busy_once(self, *, user_id: int, chat_id: int, key: str, text: str) -> bool:
         """Queue the "service busy" notice unless this outage was already announced."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO busy_notice (user_id, told_at) VALUES (?, ?)",
-                (user_id, self._clock()),
-            )
-            if not cursor.rowcount:
-                return False
-            self._insert_outgoing(db, f"{key}/busy", chat_id, NewMessage(text))
-            return True
+        return self._queue_once(
+            "INSERT OR IGNORE INTO busy_notice (user_id, told_at) VALUES (?, ?)",
+            user_id,
+            key=f"{key}/busy",
+            chat_id=chat_id,
+            message=NewMessage(text),
+        )
 
     def clear_busy(self, user_id: int) -> None:
         self._db.execute("DELETE FROM busy_notice WHERE user_id = ?", (user_id,))
@@ -252,6 +253,19 @@ class Store:
     def add_outgoing(self, *, key: str, chat_id: int, message: NewMessage) -> bool:
         with self._transaction() as db:
             return self._insert_outgoing(db, key, chat_id, message)
+
+    def _queue_once(
+        self, mark: str, marked_id: int, *, key: str, chat_id: int, message: NewMessage
+    ) -> bool:
+        """Queue the message unless ``mark`` was made before, in one transaction.
+
+        ``mark`` is an ``INSERT OR IGNORE`` of ``(marked_id, now)``; False if its row existed.
+        """
+        with self._transaction() as db:
+            if not db.execute(mark, (marked_id, self._clock())).rowcount:
+                return False
+            self._insert_outgoing(db, key, chat_id, message)
+            return True
 
     def _insert_outgoing(
         self, db: sqlite3.Connection, key: str, chat_id: int, message: NewMessage
@@ -285,16 +299,7 @@ class Store:
         rows = self._db.execute(
             "SELECT * FROM outgoing WHERE chat_id = ? AND sent_at IS NULL ORDER BY id", (chat_id,)
         )
-        return [
-            Outgoing(
-                id=r["id"],
-                chat_id=r["chat_id"],
-                text=r["text"],
-                buttons=json.loads(r["buttons"]),
-                parts_sent=r["parts_sent"],
-            )
-            for r in rows
-        ]
+        return [_record(Outgoing, r, "buttons") for r in rows]
 
     def chats_with_unsent(self) -> list[int]:
         rows = self._db.execute("SELECT DISTINCT chat_id FROM outgoing WHERE sent_at IS NULL")
@@ -314,15 +319,7 @@ class Store:
 
     def button(self, token: str) -> StoredButton | None:
         row = self._db.execute("SELECT * FROM button WHERE token = ?", (token,)).fetchone()
-        if row is None:
-            return None
-        return StoredButton(
-            token=row["token"],
-            chat_id=row["chat_id"],
-            title=row["title"],
-            payload=row["payload"],
-            display_text=row["display_text"],
-        )
+        return None if row is None else _record(StoredButton, row)
 
     # -- case-store notifications ------------------------------------------------------------
 
@@ -330,15 +327,13 @@ class Store:
         self, *, notification_id: int, chat_id: int, message: NewMessage
     ) -> bool:
         """Queue a notification for sending; False if this id was recorded before."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO notification (id, received_at) VALUES (?, ?)",
-                (notification_id, self._clock()),
-            )
-            if not cursor.rowcount:
-                return False
-            self._insert_outgoing(db, f"notification:{notification_id}", chat_id, message)
-            return True
+        return self._queue_once(
+            "INSERT OR IGNORE INTO notification (id, received_at) VALUES (?, ?)",
+            notification_id,
+            key=f"notification:{notification_id}",
+            chat_id=chat_id,
+            message=message,
+        )
 
     def mark_acknowledged(self, notification_id: int) -> None:
         self._db.execute(

@@ -9,10 +9,10 @@ the rest of the NLU data.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from pathlib import Path
+from typing import Any, Dict, List
 
 import rasa.shared.utils.io
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -26,13 +26,15 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.stored_component import StoredComponent
+
 EMERGENCY_INTENT = "emergency"
 PATTERN_PREFIX = "emergency_"
 INTENT_RANKING = "intent_ranking"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class EmergencyClassifier(GraphComponent):
+class EmergencyClassifier(StoredComponent):
     """Sets intent ``emergency`` and entities ``emergency_service`` on emergency wording."""
 
     PATTERN_FILE = "emergency_patterns.json"
@@ -42,31 +44,16 @@ class EmergencyClassifier(GraphComponent):
         return {}
 
     def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        patterns: Optional[Dict[str, List[str]]] = None,
+        self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource
     ) -> None:
-        self._model_storage = model_storage
-        self._resource = resource
-        self._use(patterns or {})
+        super().__init__(config, model_storage, resource)
+        self._use({})
 
     def _use(self, patterns: Dict[str, List[str]]) -> None:
         self.patterns = patterns
         self._compiled = {
             service: [re.compile(p) for p in items] for service, items in patterns.items()
         }
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> EmergencyClassifier:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         patterns: Dict[str, List[str]] = {}
@@ -75,27 +62,13 @@ class EmergencyClassifier(GraphComponent):
             if name.startswith(PATTERN_PREFIX):
                 patterns.setdefault(name[len(PATTERN_PREFIX) :], []).append(regex["pattern"])
         self._use(patterns)
-        with self._model_storage.write_to(self._resource) as directory:
-            rasa.shared.utils.io.dump_obj_as_json_to_file(
-                directory / self.PATTERN_FILE, self.patterns
-            )
-        return self._resource
+        return self.persist()
 
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> EmergencyClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                patterns = rasa.shared.utils.io.read_json_file(directory / cls.PATTERN_FILE)
-        except (ValueError, FileNotFoundError):
-            patterns = {}
-        return cls(config, model_storage, resource, patterns)
+    def save(self, directory: Path) -> None:
+        rasa.shared.utils.io.dump_obj_as_json_to_file(directory / self.PATTERN_FILE, self.patterns)
+
+    def restore(self, directory: Path) -> None:
+        self._use(rasa.shared.utils.io.read_json_file(directory / self.PATTERN_FILE))
 
     def services_in(self, text: str) -> List[str]:
         """Which emergency services (fire, police, medical) the text calls for."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import joblib
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from nlu.stored_component import StoredComponent
 from nlu.text_features import (
     DEFAULT_FEATURE_CONFIG,
     Lexicon,
@@ -20,8 +22,10 @@ from nlu.text_features import (
     make_pipeline,
 )
 
+log = logging.getLogger(__name__)
 
-class LinearTextComponent(GraphComponent):
+
+class LinearTextComponent(StoredComponent):
     """A TF-IDF + logistic-regression model over ``nlu.text_features`` documents.
 
     Subclasses name their model file and implement ``train`` (calling ``fit``) and ``process``.
@@ -43,47 +47,22 @@ class LinearTextComponent(GraphComponent):
         return {**DEFAULT_FEATURE_CONFIG, "C": 10.0, "random_seed": 42}
 
     def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        pipeline: Optional[Pipeline] = None,
-        lexicon: Optional[Lexicon] = None,
+        self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource
     ) -> None:
+        super().__init__(config, model_storage, resource)
         self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self.pipeline = pipeline
-        self.lexicon = lexicon or Lexicon()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LinearTextComponent:
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> LinearTextComponent:
-        try:
-            with model_storage.read_from(resource) as directory:
-                pipeline, lexicon = joblib.load(directory / cls.MODEL_FILE)
-        except (ValueError, FileNotFoundError):
-            pipeline, lexicon = None, None
-        return cls(config, model_storage, resource, pipeline, lexicon)
+        self.pipeline: Optional[Pipeline] = None
+        self.lexicon = Lexicon()
 
     def fit(self, documents_of: Any, examples: List[Any], labels: List[str]) -> Resource:
-        """Fit on ``documents_of(example, lexicon)`` and persist the model with its lexicon."""
+        """Fit on ``documents_of(example, lexicon)`` and persist the model with its lexicon.
+
+        With fewer than two labels there is nothing to choose between: the component stays
+        untrained (and leaves messages alone) instead of failing the whole training run.
+        """
+        if len(set(labels)) < 2:
+            log.warning("%s found fewer than two labels; not trained", type(self).__name__)
+            return self._resource
         classifier = LogisticRegression(
             C=float(self.config["C"]),
             max_iter=3000,
@@ -93,6 +72,10 @@ class LinearTextComponent(GraphComponent):
         self.lexicon = lexicon_for(self.config)
         self.pipeline = make_pipeline(self.config, classifier)
         self.pipeline.fit([documents_of(e, self.lexicon) for e in examples], labels)
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump((self.pipeline, self.lexicon), directory / self.MODEL_FILE)
-        return self._resource
+        return self.persist()
+
+    def save(self, directory: Path) -> None:
+        joblib.dump((self.pipeline, self.lexicon), directory / self.MODEL_FILE)
+
+    def restore(self, directory: Path) -> None:
+        self.pipeline, self.lexicon = joblib.load(directory / self.MODEL_FILE)

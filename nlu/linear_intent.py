@@ -8,7 +8,6 @@ the pipeline for entities only.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List
 
 import numpy as np
@@ -24,7 +23,6 @@ from nlu.text_features import (
     document,
 )
 
-log = logging.getLogger(__name__)
 INTENT_RANKING = "intent_ranking"
 
 
@@ -41,9 +39,6 @@ class LinearIntentClassifier(LinearTextComponent, IntentClassifier):
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(INTENT)]
         labels = [m.get(INTENT) for m in examples]
-        if len(set(labels)) < 2:
-            log.warning("LinearIntentClassifier needs at least two intents; not trained")
-            return self._resource
         return self.fit(document, examples, labels)
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -7,7 +7,6 @@ category's subcategories and sets ``subcategory`` ({name, confidence}) and
 
 from __future__ import annotations
 
-import logging
 from typing import List, Optional
 
 import numpy as np
@@ -22,7 +21,6 @@ from nlu.text_features import (
     document,
 )
 
-log = logging.getLogger(__name__)
 REPORT_PREFIX = "report_"
 LABEL_SEPARATOR = "/"
 
@@ -51,9 +49,6 @@ class SubcategoryClassifier(LinearTextComponent):
             if intent.startswith(REPORT_PREFIX) and sub:
                 examples.append(message)
                 labels.append(f"{intent}{LABEL_SEPARATOR}{sub}")
-        if len(set(labels)) < 2:
-            log.warning("SubcategoryClassifier found fewer than two subcategories; not trained")
-            return self._resource
         return self.fit(document, examples, labels)
 
     def process(self, messages: List[Message]) -> List[Message]:

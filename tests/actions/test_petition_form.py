@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import petition_form
@@ -20,6 +22,13 @@ def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
+async def start_petition(tracker: Tracker) -> dict[str, Any]:
+    """The slots ``action_start_petition`` sets for the tracker's latest message."""
+    return slots_of(
+        await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
+    )
+
+
 async def test_full_first_message_prefills_the_form(action_settings: ActionSettings) -> None:
     text = "玉林北路18号门口的下水道堵了三天，臭得很"
     tracker = make_tracker(
@@ -32,8 +41,7 @@ async def test_full_first_message_prefills_the_form(action_settings: ActionSetti
             {"name": "report_environmental_protection", "confidence": 0.04},
         ],
     )
-    events = await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
-    slots = slots_of(events)
+    slots = await start_petition(tracker)
     assert slots["category"] == "urban_construction"
     assert slots["category_name"] == "城乡建设"
     assert slots["description"] == text
@@ -50,9 +58,7 @@ async def test_start_report_without_problem_prefills_nothing(
     action_settings: ActionSettings,
 ) -> None:
     tracker = make_tracker(text="我要投诉 13812345678", intent="start_report")
-    slots = slots_of(
-        await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
-    )
+    slots = await start_petition(tracker)
     assert slots.get("category") is None and slots.get("description") is None
     assert slots["contact"] == "13812345678"
 
@@ -201,42 +207,38 @@ async def test_cancel_resets_everything() -> None:
     assert slots_of(events)["location"] is None
 
 
-async def test_place_only_answer_starts_with_the_place(action_settings: ActionSettings) -> None:
-    tracker = make_tracker(
-        text="在玉林小区3栋",
-        intent="inform",
-        entities=[{"entity": "location", "value": "玉林小区3栋"}],
-        ranking=[
-            {"name": "inform", "confidence": 0.8},
-            {"name": "report_urban_construction", "confidence": 0.1},
-        ],
-    )
-    slots = slots_of(
-        await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
-    )
-    assert slots["location"] == "玉林小区3栋"
-    assert slots.get("category") is None and slots.get("description") is None
-
-
-async def test_inform_with_a_problem_takes_the_best_category(
+@pytest.mark.parametrize(
+    ("text", "place", "ranking", "category"),
+    [
+        # Only a place: the petition starts with it; the problem is asked next.
+        ("在玉林小区3栋", "玉林小区3栋", {"inform": 0.8, "report_urban_construction": 0.1}, None),
+        # A place and a problem: the best report category is taken as well.
+        (
+            "玉林北路18号门口的下水道堵了三天，臭得很",
+            "玉林北路18号",
+            {"inform": 0.6, "report_urban_construction": 0.3},
+            "urban_construction",
+        ),
+    ],
+    ids=["place_only", "place_and_problem"],
+)
+async def test_inform_answer_starts_with_the_place(
     action_settings: ActionSettings,
+    text: str,
+    place: str,
+    ranking: dict[str, float],
+    category: str | None,
 ) -> None:
-    text = "玉林北路18号门口的下水道堵了三天，臭得很"
     tracker = make_tracker(
         text=text,
         intent="inform",
-        entities=[{"entity": "location", "value": "玉林北路18号"}],
-        ranking=[
-            {"name": "inform", "confidence": 0.6},
-            {"name": "report_urban_construction", "confidence": 0.3},
-        ],
+        entities=[{"entity": "location", "value": place}],
+        ranking=[{"name": name, "confidence": value} for name, value in ranking.items()],
     )
-    slots = slots_of(
-        await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
-    )
-    assert slots["category"] == "urban_construction"
-    assert slots["description"] == text
-    assert slots["location"] == "玉林北路18号"
+    slots = await start_petition(tracker)
+    assert slots["location"] == place
+    assert slots.get("category") == category
+    assert slots.get("description") == (text if category else None)
 
 
 async def test_location_answer_is_cleaned(action_settings: ActionSettings) -> None:
@@ -268,9 +270,7 @@ async def test_choice_after_fallback_uses_the_earlier_message(store: FakeCaseSto
         entities=[{"entity": "chosen_category", "value": "disputes"}],
         events=[earlier, {"event": "bot", "text": "请选择"}, {"event": "user", "text": "/choose"}],
     )
-    slots = slots_of(
-        await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
-    )
+    slots = await start_petition(tracker)
     assert slots["category"] == "disputes"
     assert slots["description"] == earlier["text"]
     assert [c["category"] for c in slots["petition_meta"]["candidates"]] == [
@@ -287,7 +287,7 @@ async def test_choice_after_fallback_uses_the_earlier_message(store: FakeCaseSto
         entities=[{"entity": "chosen_category", "value": "none"}],
         events=[earlier, {"event": "bot", "text": "请选择"}, {"event": "user", "text": "/choose"}],
     )
-    await petition_form.ActionStartPetition().run(CollectingDispatcher(), none_of_these, DOMAIN)
+    await start_petition(none_of_these)
     assert recorded[1]["source"] == "low_confidence" and recorded[1]["intent"] is None
     assert recorded[1]["text"] == earlier["text"]
 

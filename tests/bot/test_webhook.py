@@ -31,20 +31,25 @@ def fake() -> Iterator[FakeTelegram]:
     server.stop()
 
 
-@pytest.fixture
-async def process(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: Rasa and case store are down
-    settings = Settings(
+def webhook_settings(fake: FakeTelegram, tmp_path: Path, **overrides: Any) -> Settings:
+    """A bot on the fake Bot API, receiving updates by webhook at ``PATH`` with ``SECRET``."""
+    return Settings(
         telegram_bot_token=fake.token,
         telegram_base_url=fake.base_url,
         telegram_base_file_url=fake.base_file_url,
         telegram_webhook_url=f"https://bot.example.org{PATH}",
         telegram_webhook_secret=SECRET,
-        rasa_url=closed,
-        casestore_url=closed,
         casestore_api_token="test-token-0123456789",
         bot_state_path=tmp_path / "bot.sqlite3",
-        bot_rate_limit_messages=3,
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def process(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: Rasa and case store are down
+    settings = webhook_settings(
+        fake, tmp_path, rasa_url=closed, casestore_url=closed, bot_rate_limit_messages=3
     )
     running = BotProcess(settings)
     await running.application.initialize()
@@ -136,18 +141,7 @@ async def test_webhook_server_registers_with_its_secret_and_serves(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = BotProcess(
-        Settings(
-            telegram_bot_token=fake.token,
-            telegram_base_url=fake.base_url,
-            telegram_base_file_url=fake.base_file_url,
-            telegram_webhook_url=f"https://bot.example.org{PATH}",
-            telegram_webhook_secret=SECRET,
-            telegram_webhook_port=port,
-            casestore_api_token="test-token-0123456789",
-            bot_state_path=tmp_path / "bot.sqlite3",
-        )
-    )
+    process = BotProcess(webhook_settings(fake, tmp_path, telegram_webhook_port=port))
     running = asyncio.create_task(process.run())
     calls = len(fake.calls_of("setWebhook"))
     await asyncio.to_thread(fake.wait_for, lambda: len(fake.calls_of("setWebhook")) > calls, 10.0)

@@ -26,26 +26,35 @@ def resident(stack: Stack) -> Resident:
     return Resident(stack, f"it-{uuid.uuid4().hex[:12]}")
 
 
+def report_then_place(person: Resident, problem: str, place: str) -> None:
+    """A problem without a place is asked where; the place leads on to the phone question."""
+    assert "什么位置" in person.text_of(person.say(problem))
+    assert "联系电话" in person.text_of(person.say(place))
+
+
+def confirm(person: Resident) -> str:
+    """Confirm the summary; the ticket number the reply gives."""
+    reply = person.text_of(person.say("/affirm"))
+    number = NUMBER.search(reply)
+    assert number, reply
+    return number.group(1)
+
+
 def test_street_light_report_becomes_an_open311_request(stack: Stack) -> None:
     bob = resident(stack)
-    reply = bob.text_of(bob.say("我家楼下的路灯坏了好几天了，晚上很黑"))
-    assert "什么位置" in reply
-    reply = bob.text_of(bob.say("玉林小区3栋"))
-    assert "联系电话" in reply
+    report_then_place(bob, "我家楼下的路灯坏了好几天了，晚上很黑", "玉林小区3栋")
     summary = bob.say("13812345678")
     assert "【分类】城乡建设" in bob.text_of(summary)
     assert any(b["title"] == "确认提交" for b in summary[-1]["buttons"])  # type: ignore[union-attr]
-    reply = bob.text_of(bob.say("/affirm"))
-    number = NUMBER.search(reply)
-    assert number, reply
+    number = confirm(bob)
     assert bob.turns <= 6
     requests = httpx.get(f"{stack.app_url}/open311/v2/requests.json").json()
-    mine = [r for r in requests if r["service_request_id"] == number.group(1)]
+    mine = [r for r in requests if r["service_request_id"] == number]
     assert len(mine) == 1
     assert mine[0]["service_code"] == "urban_construction"
     assert mine[0]["address"] == "玉林小区3栋"
     assert mine[0]["description"] == "我家楼下的路灯坏了好几天了，晚上很黑"
-    ticket = fetch_ticket(stack, number.group(1))
+    ticket = fetch_ticket(stack, number)
     assert ticket["contact_phone"] == "13812345678"
     assert ticket["nlu_candidates"][0]["category"] == "urban_construction"
     assert ticket["transcript"][0]["text"] == "我家楼下的路灯坏了好几天了，晚上很黑"
@@ -76,8 +85,7 @@ def test_place_in_several_grids_is_asked_then_corrected(stack: Stack) -> None:
     summary = cai.text_of(cai.say("长寿苑小区7栋东门"))
     assert "【地点】长寿苑小区7栋东门" in summary
     assert "长寿苑社区 长寿苑社区第二网格" in summary  # 7栋 lies in the second grid
-    reply = cai.text_of(cai.say("/affirm"))
-    assert NUMBER.search(reply), reply
+    confirm(cai)
 
 
 def test_invalid_phone_is_asked_again(stack: Stack) -> None:
@@ -104,10 +112,9 @@ def test_status_of_own_ticket(stack: Stack) -> None:
     fay.say("白佛村三组的水渠堵了，田里放不进水")
     fay.say("白佛村三组")
     fay.say("13912345678")
-    number = NUMBER.search(fay.text_of(fay.say("/affirm")))
-    assert number
-    reply = fay.text_of(fay.say(f"查一下{number.group(1)}的进度"))
-    assert "已受理，待审核" in reply and number.group(1) in reply
+    number = confirm(fay)
+    reply = fay.text_of(fay.say(f"查一下{number}的进度"))
+    assert "已受理，待审核" in reply and number in reply
 
 
 def test_web_chat_relays_to_rasa(stack: Stack) -> None:
@@ -157,9 +164,7 @@ def test_unknown_place_asks_a_landmark_once_then_files_to_the_street(stack: Stac
     assert "联系电话" in hal.text_of(hal.say("不清楚"))
     summary = hal.text_of(hal.say("匿名"))
     assert "【网格】待分拨" in summary
-    number = NUMBER.search(hal.text_of(hal.say("/affirm")))
-    assert number
-    ticket = fetch_ticket(stack, number.group(1))
+    ticket = fetch_ticket(stack, confirm(hal))
     assert ticket["grid_code"] is None and ticket["queue"] == "待分拨（街道）"
     assert ticket["location_text"] == "幸福花园5栋"
 
@@ -170,9 +175,7 @@ def test_first_message_place_lands_in_its_grid_without_a_question(stack: Stack) 
     assert "什么位置" not in reply and "哪一个" not in reply
     summary = ivy.text_of(ivy.say("13912345678"))
     assert "【网格】长寿苑社区 长寿苑社区第一网格" in summary
-    number = NUMBER.search(ivy.text_of(ivy.say("/affirm")))
-    assert number
-    ticket = fetch_ticket(stack, number.group(1))
+    ticket = fetch_ticket(stack, confirm(ivy))
     assert ticket["grid_worker_name"]
     village = resident(stack)
     village.say("白佛村三组的水渠堵了")
@@ -182,14 +185,10 @@ def test_first_message_place_lands_in_its_grid_without_a_question(stack: Stack) 
 
 def test_shared_gps_point_lands_in_its_grid(stack: Stack) -> None:
     jay = resident(stack)
-    reply = jay.text_of(jay.say("门口的井盖不见了，晚上很危险"))
-    assert "什么位置" in reply
-    reply = jay.text_of(jay.say('/share_location{"latitude":30.6375,"longitude":104.0525}'))
-    assert "联系电话" in reply
+    gps = '/share_location{"latitude":30.6375,"longitude":104.0525}'
+    report_then_place(jay, "门口的井盖不见了，晚上很危险", gps)
     summary = jay.text_of(jay.say("匿名"))
     assert "【网格】黄门街社区 黄门街社区第一网格" in summary
-    number = NUMBER.search(jay.text_of(jay.say("/affirm")))
-    assert number
-    ticket = fetch_ticket(stack, number.group(1))
+    ticket = fetch_ticket(stack, confirm(jay))
     assert ticket["grid_code"] == "510107001001001"
     assert (ticket["latitude"], ticket["longitude"]) == (30.6375, 104.0525)
