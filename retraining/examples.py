@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from core.clock import utcnow
 from core.taxonomy import Taxonomy
 from retraining.models import TrainingExample
 from retraining.schemas import TrainingExampleIn
+
+STATUSES = ("pending", "accepted", "rejected")  # 待审核, 已采纳, 已舍弃
 
 
 def add_example(*, session: Session, example: TrainingExampleIn, actor: str) -> TrainingExample:
@@ -48,6 +52,34 @@ def list_examples(
         query.order_by(TrainingExample.id.desc()).limit(limit).offset(offset)
     ).all()
     return list(rows), total
+
+
+def page(
+    *, session: Session, status: str, source: str | None, page: int, size: int
+) -> tuple[list[TrainingExample], int]:
+    """One page (from 1) of the examples in a status, newest first, and how many there are."""
+    return list_examples(
+        session=session, source=source, status=status, limit=size, offset=(page - 1) * size
+    )
+
+
+def counts_by_status(*, session: Session) -> dict[str, int]:
+    """How many examples are in each status (every status, zero included)."""
+    query = select(TrainingExample.status, func.count()).group_by(TrainingExample.status)
+    counts = {status: count for status, count in session.execute(query)}
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def accepted_count(*, session: Session) -> int:
+    """How many accepted examples the next training adds (those of ``accepted``)."""
+    query = select(func.count()).where(
+        TrainingExample.status == "accepted", TrainingExample.intent.is_not(None)
+    )
+    return session.scalar(query) or 0
+
+
+def get_example(*, session: Session, example_id: int) -> TrainingExample | None:
+    return session.get(TrainingExample, example_id)
 
 
 class ReviewError(ValueError):
@@ -120,6 +152,98 @@ def review(
     )
     session.flush()
     return example
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row of the console's inbox: accept (with the label chosen there) or reject."""
+
+    example_id: int
+    action: str  # accept | reject | relabel
+    intent: str | None = None
+    subcategory: str | None = None
+
+
+def review_all(
+    *,
+    session: Session,
+    decisions: Sequence[Decision],
+    actor: str,
+    taxonomy: Taxonomy,
+    intents: tuple[str, ...],
+) -> int:
+    """Review several examples at once, all or none; returns how many were reviewed.
+
+    Accepting with a label other than the example's is a relabelling. A refused decision
+    raises ReviewError naming its example, and none of the decisions is kept (a savepoint),
+    so that a bulk review never stops half-way. Examples deleted meanwhile are skipped.
+    """
+    done = 0
+    with session.begin_nested():
+        for decision in decisions:
+            example = session.get(TrainingExample, decision.example_id)
+            if example is None:
+                continue
+            action, intent, sub = decision.action, decision.intent, decision.subcategory or None
+            other_label = (intent, sub) != (example.intent, example.subcategory)
+            if action == "accept" and intent and other_label:
+                action = "relabel"
+            try:
+                review(
+                    session=session,
+                    example=example,
+                    action=action,
+                    actor=actor,
+                    taxonomy=taxonomy,
+                    intents=intents,
+                    intent=intent,
+                    subcategory=sub,
+                )
+            except ReviewError as exc:
+                raise ReviewError(f"样本 {decision.example_id}：{exc}") from exc
+            done += 1
+    return done
+
+
+def edit(
+    *,
+    session: Session,
+    example_id: int,
+    text: str,
+    intent: str | None,
+    subcategory: str | None,
+    actor: str,
+    taxonomy: Taxonomy,
+    intents: tuple[str, ...],
+) -> TrainingExample:
+    """Correct the text or label of a collected example; audited (``example_edit``)."""
+    example = session.get(TrainingExample, example_id)
+    if example is None:
+        raise ReviewError(f"未找到训练样本 {example_id}（可能已被删除）")
+    text = " ".join(text.split())
+    if len(text) < 2:
+        raise ReviewError("样本内容至少2个字")
+    check_label(taxonomy, intents, intent or None, subcategory or None)
+    before = {"text": example.text, "intent": example.intent, "subcategory": example.subcategory}
+    example.text, example.intent, example.subcategory = text, intent, subcategory or None
+    after = {"text": text, "intent": intent, "subcategory": subcategory or None}
+    audit.record(session, actor=actor, action="example_edit", object_type="training_example",
+                 object_id=example_id, data={"before": before, "after": after})  # fmt: skip
+    session.flush()
+    return example
+
+
+def delete(*, session: Session, example_id: int, actor: str) -> bool:
+    """Remove a collected example for good; audited (``example_delete``). False if not found."""
+    example = session.get(TrainingExample, example_id)
+    if example is None:
+        return False
+    audit.record(session, actor=actor, action="example_delete", object_type="training_example",
+                 object_id=example_id,
+                 data={"text": example.text[:200], "intent": example.intent})  # fmt: skip
+    session.delete(example)
+    session.flush()
+    return True
 
 
 def accepted(session: Session) -> list[TrainingExample]:

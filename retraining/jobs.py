@@ -199,6 +199,16 @@ class _Cancelled(Exception):
     pass
 
 
+def get_job(*, session: Session, job_id: int) -> TrainingJob | None:
+    return session.get(TrainingJob, job_id)
+
+
+def recent_jobs(*, session: Session, limit: int = 10) -> list[TrainingJob]:
+    """The latest training jobs, newest first."""
+    query = select(TrainingJob).order_by(TrainingJob.id.desc()).limit(limit)
+    return list(session.scalars(query).all())
+
+
 def read_log(path: str, offset: int = 0, limit: int = 65536) -> tuple[str, int]:
     """Part of a job's log from ``offset`` (bytes), for the live view."""
     try:

@@ -11,17 +11,23 @@ and the new words join that training's jieba dictionary.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.orm import Session
 
-from core.taxonomy import TIERS, Taxonomy, TaxonomyError, merge_additions, parse_taxonomy
+from core import audit
+from core.labels import TIERS
+from core.taxonomy import Entry, Taxonomy, TaxonomyError, merge_additions, parse_taxonomy
 from retraining import additions
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{2,40}$")
 MIN_EXAMPLES = 10
+_write_lock = threading.Lock()  # one edit of the additions file at a time (``extend``)
 
 
 class TaxonomyEditError(ValueError):
@@ -29,12 +35,9 @@ class TaxonomyEditError(ValueError):
 
 
 @dataclass(frozen=True)
-class NewEntry:
-    code: str
-    name: str
-    department: str
-    sla_days: int
-    tier: str
+class NewEntry(Entry):
+    """A category or subcategory an admin adds, with words that help jieba and the lexicon."""
+
     terms: tuple[str, ...] = ()
 
 
@@ -71,6 +74,11 @@ def _fields(entry: NewEntry) -> dict[str, Any]:
 
 def _sub(entry: NewEntry) -> dict[str, Any]:
     return {**_fields(entry), "terms": list(entry.terms), "urgent": []}
+
+
+def _distinct(examples: Sequence[str]) -> list[str]:
+    """Residents' sayings without blanks and repeats (spaces normalised)."""
+    return list(dict.fromkeys(" ".join(e.split()) for e in examples if e.strip()))
 
 
 def _merged(taxonomy_file: Path, raw: dict[str, Any]) -> Taxonomy:
@@ -115,10 +123,53 @@ def add_category(
     _check(first_sub, taxonomy)
     if first_sub.code == entry.code:
         raise TaxonomyEditError("二级分类编码不能与一级分类相同")
-    examples = list(dict.fromkeys(" ".join(e.split()) for e in examples if e.strip()))
+    examples = _distinct(examples)
     if len(examples) < MIN_EXAMPLES:
         raise TaxonomyEditError(f"请至少提供 {MIN_EXAMPLES} 条不同的市民说法作为训练样本")
     raw["categories"].append(
         {**_fields(entry), "subcategories": [_sub(first_sub)], "examples": examples}
     )
     return _save(taxonomy_file, additions_file, raw)
+
+
+def extend(
+    *,
+    session: Session,
+    taxonomy_file: Path,
+    additions_file: Path,
+    actor: str,
+    entry: NewEntry,
+    category_code: str | None = None,
+    first_sub: NewEntry | None = None,
+    examples: Sequence[str] = (),
+) -> Taxonomy:
+    """Add a subcategory of ``category_code``, or else a new category (with ``first_sub`` and
+    ``examples``); audited (``taxonomy_add``). Returns the updated taxonomy.
+
+    Edits of this app process are serialised, each reading the file the one before wrote.
+    """
+    with _write_lock:
+        if category_code is not None:
+            updated = add_subcategory(
+                taxonomy_file=taxonomy_file,
+                additions_file=additions_file,
+                category_code=category_code,
+                entry=entry,
+            )
+            data: dict[str, Any] = {"category": category_code, **_fields(entry)}
+        else:
+            if first_sub is None:
+                raise TaxonomyEditError("新的一级分类需要第一个二级分类")
+            updated = add_category(
+                taxonomy_file=taxonomy_file,
+                additions_file=additions_file,
+                entry=entry,
+                first_sub=first_sub,
+                examples=list(examples),
+            )
+            data = {**_fields(entry), "subcategory": first_sub.code,
+                    "examples": len(_distinct(examples))}  # fmt: skip
+        data["terms"] = list(entry.terms)
+    audit.record(session, actor=actor, action="taxonomy_add", object_type="taxonomy",
+                 object_id=entry.code, data=data)  # fmt: skip
+    return updated

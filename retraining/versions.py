@@ -38,6 +38,9 @@ ACTIVE_FILE = "petition.tar.gz"
 FINGERPRINTED = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories")
 
 
+SWAP_TIMEOUT = 300.0  # seconds Rasa may take to load a model (15-60 s is usual)
+
+
 class RegistryError(RuntimeError):
     """A user-facing failure (message in Chinese)."""
 
@@ -167,6 +170,24 @@ def find_version(session: Session, ref: str) -> ModelVersion | None:
     if ref.isdigit():
         return session.get(ModelVersion, int(ref))
     return session.scalars(select(ModelVersion).where(ModelVersion.name == ref)).first()
+
+
+def get_version(*, session: Session, version_id: int) -> ModelVersion | None:
+    return session.get(ModelVersion, version_id)
+
+
+def history(*, session: Session, version_id: int, limit: int = 200) -> list[audit.AuditEvent]:
+    """What happened to one version (registered, evaluated, activated …), newest first."""
+    query = (
+        select(audit.AuditEvent)
+        .where(
+            audit.AuditEvent.object_type == "model_version",
+            audit.AuditEvent.object_id == str(version_id),
+        )
+        .order_by(audit.AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query).all())
 
 
 def ensure_baseline(session: Session, *, models_dir: Path, project: Path) -> ModelVersion | None:
@@ -331,7 +352,7 @@ def _hot_swap(rasa_url: str, rasa_token: str, model_file: Path) -> None:
             f"{rasa_url.rstrip('/')}/model",
             params={"token": rasa_token},
             json={"model_file": str(model_file.resolve())},
-            timeout=300,
+            timeout=SWAP_TIMEOUT,
         )
     except httpx.HTTPError as exc:
         raise RasaUnavailableError(f"无法连接Rasa服务器（{exc}），模型未切换") from exc
@@ -378,15 +399,14 @@ def _switch(
     return version
 
 
-def activate(
-    session: Session,
-    version: ModelVersion,
-    *,
-    actor: str,
-    deployment: Deployment,
-    override_reason: str | None = None,
-) -> ModelVersion:
-    """Make a version the bot's model; refused if macro-F1 drops by more than the margin."""
+def check_activation(
+    version: ModelVersion, *, deployment: Deployment, override_reason: str | None = None
+) -> dict[str, Any]:
+    """Why a version may be activated (the audit data), or ActivationRefusedError: refused
+    without a comparison, or when macro-F1 drops by more than the margin, unless a reason
+    is given."""
+    if version.status == ModelStatus.ACTIVE:
+        raise RegistryError(f"模型 {version.name} 已在使用中")
     comparison = (version.metrics or {}).get("comparison") or {}
     if not comparison and not override_reason:
         raise ActivationRefusedError("此版本还没有对比评估结果；如确需启用，请填写理由")
@@ -397,9 +417,36 @@ def activate(
             f"宏平均F1比当前模型低 {drop:.3f}（允许 {margin:.3f}），已拒绝启用；"
             "如确需启用，请填写理由"
         )
-    data = {"macro_f1_delta": -drop, "override_reason": override_reason or ""}
+    return {"macro_f1_delta": -drop, "override_reason": override_reason or ""}
+
+
+def activate(
+    session: Session,
+    version: ModelVersion,
+    *,
+    actor: str,
+    deployment: Deployment,
+    override_reason: str | None = None,
+) -> ModelVersion:
+    """Make a version the bot's model (``check_activation`` first); audited."""
+    data = check_activation(version, deployment=deployment, override_reason=override_reason)
     return _switch(session, version, actor=actor, deployment=deployment,
                    action="model_activate", data=data)  # fmt: skip
+
+
+def rollback_target(session: Session, to_version: ModelVersion | None = None) -> ModelVersion:
+    """The version a rollback goes to (default: the one active before the current one)."""
+    if to_version is None:
+        to_version = session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.status == ModelStatus.RETIRED)
+            .order_by(ModelVersion.activated_at.desc(), ModelVersion.id.desc())
+        ).first()
+        if to_version is None:
+            raise RegistryError("没有可以回滚到的早期版本")
+    if to_version.status == ModelStatus.ACTIVE:
+        raise RegistryError(f"模型 {to_version.name} 已在使用中")
+    return to_version
 
 
 def rollback(
@@ -409,14 +456,7 @@ def rollback(
     deployment: Deployment,
     to_version: ModelVersion | None = None,
 ) -> ModelVersion:
-    """Back to an earlier version (default: the one active before the current one)."""
-    if to_version is None:
-        to_version = session.scalars(
-            select(ModelVersion)
-            .where(ModelVersion.status == ModelStatus.RETIRED)
-            .order_by(ModelVersion.activated_at.desc(), ModelVersion.id.desc())
-        ).first()
-        if to_version is None:
-            raise RegistryError("没有可以回滚到的早期版本")
-    return _switch(session, to_version, actor=actor, deployment=deployment,
+    """Back to an earlier version (``rollback_target``); audited."""
+    target = rollback_target(session, to_version)
+    return _switch(session, target, actor=actor, deployment=deployment,
                    action="model_rollback", data={})  # fmt: skip

@@ -22,6 +22,8 @@ from core.taxonomy import load_taxonomy_with_additions
 from grids import api as grids_api
 from retraining import api as retraining_api
 from retraining.jobs import JobConfig, JobRunner
+from retraining.switcher import Switcher
+from retraining.versions import Deployment
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir / "taxonomy.yml", settings.taxonomy_additions_path
     )
     app.state.jobs = JobRunner(app.state.sessionmaker, JobConfig.from_settings(settings))
+    app.state.switcher = Switcher(app.state.sessionmaker, Deployment.from_settings(settings))
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:

@@ -7,36 +7,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from console.staff.auth import AdminDep, check_csrf
 from console.staff.charts import confusion_svg
 from console.staff.rendering import render
-from core import audit
+from core import audit, labels
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
 from core.taxonomy import Taxonomy
-from retraining import datasets, jobs, pipeline, versions
-from retraining import examples as examples
-from retraining.models import (
-    ExampleSource,
-    JobStatus,
-    ModelStatus,
-    ModelVersion,
-    TrainingExample,
-    TrainingJob,
-)
+from retraining import datasets, examples, jobs, pipeline, versions
+from retraining.models import JobStatus
+from retraining.switcher import Switcher
 from retraining.workspace import Workspace
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
 
-SOURCE_LABELS = {
-    ExampleSource.CORRECTION.value: "坐席更正",
-    ExampleSource.FALLBACK_CHOICE.value: "市民选择",
-    ExampleSource.LOW_CONFIDENCE.value: "低置信度",
-    ExampleSource.IMPORT.value: "历史导入",
-    ExampleSource.SEED.value: "初始数据",
-}
-STATUS_LABELS = {"pending": "待审核", "accepted": "已采纳", "rejected": "已舍弃"}
 PAGE = 100
 
 
@@ -86,17 +71,8 @@ def inbox(
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
     error: str | None = None,
 ) -> HTMLResponse:
-    query = select(TrainingExample).where(TrainingExample.status == status)
-    if source:
-        query = query.where(TrainingExample.source == source)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(TrainingExample.id.desc()).limit(PAGE).offset((page - 1) * PAGE)
-    ).all()
-    counts = dict(
-        session.execute(
-            select(TrainingExample.status, func.count()).group_by(TrainingExample.status)
-        ).all()
+    rows, total = examples.page(
+        session=session, status=status, source=source or None, page=page, size=PAGE
     )
     context = {
         "staff": staff,
@@ -105,16 +81,14 @@ def inbox(
                 "example": r,
                 "label": label_name(taxonomy, r.intent, r.subcategory),
                 "predicted": label_name(taxonomy, r.predicted_intent),
-                "source": SOURCE_LABELS.get(r.source, r.source),
+                "source": labels.label(labels.EXAMPLE_SOURCE, r.source),
             }
             for r in rows
         ],
         "total": total,
-        "counts": {k: counts.get(k, 0) for k in STATUS_LABELS},
+        "counts": examples.counts_by_status(session=session),
         "status": status,
         "source": source or "",
-        "sources": SOURCE_LABELS,
-        "status_labels": STATUS_LABELS,
         "choices": intent_choices(taxonomy, _intents(request)),
         "page": page,
         "error": error,
@@ -138,40 +112,21 @@ async def review(
         ids = [int(str(v)) for v in form.getlist("ids") if str(v).isdigit()]
     if not ids:
         return _back("/admin/training", "请先勾选样本")
-    intents = _intents(request)
-    done = 0
+    decisions = []
     for example_id in ids:
-        example = session.get(TrainingExample, example_id)
-        if example is None:
-            continue
         label = str(form.get(f"label_{example_id}") or form.get("label") or "")
         intent, _, sub = label.partition("|")
-        kind = action
-        if (
-            action == "accept"
-            and label
-            and (intent, sub or None)
-            != (
-                example.intent,
-                example.subcategory,
-            )
-        ):
-            kind = "relabel"
-        try:
-            examples.review(
-                session=session,
-                example=example,
-                action=kind,
-                actor=staff.actor,
-                taxonomy=taxonomy,
-                intents=intents,
-                intent=intent or None,
-                subcategory=sub or None,
-            )
-        except examples.ReviewError as exc:
-            session.rollback()
-            return _back("/admin/training", f"样本 {example_id}：{exc}")
-        done += 1
+        decisions.append(examples.Decision(example_id, action, intent or None, sub or None))
+    try:
+        done = examples.review_all(
+            session=session,
+            decisions=decisions,
+            actor=staff.actor,
+            taxonomy=taxonomy,
+            intents=_intents(request),
+        )
+    except examples.ReviewError as exc:
+        return _back("/admin/training", str(exc))
     return RedirectResponse(f"/admin/training?done={done}", status_code=303)
 
 
@@ -185,6 +140,7 @@ def data_view(
     taxonomy: TaxonomyDep,
     settings: SettingsDep,
     staff: AdminDep,
+    error: str | None = None,
 ) -> HTMLResponse:
     report = datasets.analyse(
         seed=datasets.training_items(Workspace.from_settings(settings)),
@@ -196,6 +152,7 @@ def data_view(
         "name": lambda intent, sub=None: label_name(taxonomy, intent, sub),
         "choices": intent_choices(taxonomy, _intents(request)),
         "history": audit.recent(session, object_type="training_example", limit=30),
+        "error": error,
     }
     return render(request, "training_data.html", context)
 
@@ -214,29 +171,23 @@ def edit_example(
 ) -> Response:
     """Edit the text or label of a collected example, or delete it; both audited."""
     check_csrf(staff, csrf_token)
-    example = session.get(TrainingExample, example_id)
-    if example is None:
-        return RedirectResponse("/admin/training/data", status_code=303)
     if delete:
-        audit.record(session, actor=staff.actor, action="example_delete",
-                     object_type="training_example", object_id=example_id,
-                     data={"text": example.text[:200], "intent": example.intent})  # fmt: skip
-        session.delete(example)
+        examples.delete(session=session, example_id=example_id, actor=staff.actor)
         return RedirectResponse("/admin/training/data#collected", status_code=303)
     intent, _, sub = label.partition("|")
-    text = " ".join(text.split())
     try:
-        if len(text) < 2:
-            raise examples.ReviewError("样本内容至少2个字")
-        examples.check_label(taxonomy, _intents(request), intent or None, sub or None)
+        examples.edit(
+            session=session,
+            example_id=example_id,
+            text=text,
+            intent=intent or None,
+            subcategory=sub or None,
+            actor=staff.actor,
+            taxonomy=taxonomy,
+            intents=_intents(request),
+        )
     except examples.ReviewError as exc:
-        return _back("/admin/training", str(exc))
-    before = {"text": example.text, "intent": example.intent, "subcategory": example.subcategory}
-    example.text, example.intent, example.subcategory = text, intent, sub or None
-    audit.record(session, actor=staff.actor, action="example_edit",
-                 object_type="training_example", object_id=example_id,
-                 data={"before": before, "after": {"text": text, "intent": intent,
-                                                   "subcategory": sub or None}})  # fmt: skip
+        return _back("/admin/training/data", str(exc))
     return RedirectResponse("/admin/training/data#collected", status_code=303)
 
 
@@ -248,25 +199,24 @@ def _runner(request: Request) -> jobs.JobRunner:
     return runner
 
 
+def _release(session: Session) -> None:
+    """End the request's transaction before handing work to the job runner or the switcher:
+    they write with sessions of their own, and SQLite has one writer at a time (this request
+    took the write lock when it looked up the signed-in admin)."""
+    session.commit()
+
+
 @router.get("/models", response_class=HTMLResponse)
 def models_page(
     request: Request, session: SessionDep, staff: AdminDep, error: str | None = None
 ) -> HTMLResponse:
-    versions = session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
-    recent_jobs = session.scalars(select(TrainingJob).order_by(TrainingJob.id.desc()).limit(10))
-    pending = session.scalar(select(func.count()).where(TrainingExample.status == "accepted"))
     context = {
         "staff": staff,
-        "versions": versions,
-        "jobs": list(recent_jobs),
+        "versions": versions.list_versions(session),
+        "jobs": jobs.recent_jobs(session=session, limit=10),
         "stages": pipeline.STAGES,
-        "accepted": pending,
+        "accepted": examples.accepted_count(session=session),
         "error": error,
-        "model_status": {
-            ModelStatus.ACTIVE.value: "使用中",
-            ModelStatus.CANDIDATE.value: "候选",
-            ModelStatus.RETIRED.value: "已停用",
-        },
     }
     return render(request, "models.html", context)
 
@@ -279,7 +229,7 @@ def start_job(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(staff, csrf_token)
-    session.commit()  # the runner writes with its own sessions (SQLite: one writer at a time)
+    _release(session)
     try:
         job_id = _runner(request).start(staff.actor)
     except jobs.JobConflictError as exc:
@@ -289,7 +239,7 @@ def start_job(
 
 @router.get("/training/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: int, request: Request, session: SessionDep, staff: AdminDep) -> Response:
-    job = session.get(TrainingJob, job_id)
+    job = jobs.get_job(session=session, job_id=job_id)
     if job is None:
         return _back("/admin/models", "未找到该训练任务")
     context = {"staff": staff, "job": job, "stages": pipeline.STAGES}
@@ -304,13 +254,14 @@ def job_progress(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONResponse:
     """Live view: status, stage and the log from `offset` on (polled by the page)."""
-    job = session.get(TrainingJob, job_id)
+    job = jobs.get_job(session=session, job_id=job_id)
     if job is None:
         return JSONResponse({"detail": "未找到该训练任务"}, status_code=404)
     text, next_offset = jobs.read_log(job.log_path, offset)
     return JSONResponse(
         {
             "status": job.status,
+            "status_label": labels.label(labels.JOB_STATUS, job.status),
             "stage": pipeline.STAGES.get(job.stage, job.stage),
             "error": job.error,
             "log": text,
@@ -330,7 +281,7 @@ def cancel_job(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(staff, csrf_token)
-    session.commit()
+    _release(session)
     _runner(request).cancel(job_id, staff.actor)
     return RedirectResponse(f"/admin/training/jobs/{job_id}", status_code=303)
 
@@ -344,7 +295,7 @@ def version_page(
     staff: AdminDep,
     error: str | None = None,
 ) -> Response:
-    version = session.get(ModelVersion, version_id)
+    version = versions.get_version(session=session, version_id=version_id)
     if version is None:
         return _back("/admin/models", "未找到该模型版本")
     comparison: dict[str, Any] = dict(version.metrics.get("comparison") or {})
@@ -358,11 +309,8 @@ def version_page(
         "names": names,
         "chart": confusion_svg(confusion, names) if confusion else None,
         "error": error,
-        "history": [
-            e
-            for e in audit.recent(session, object_type="model_version", limit=200)
-            if e.object_id == str(version.id)
-        ],
+        "switch": request.app.state.switcher.state(version.id),
+        "history": versions.history(session=session, version_id=version.id),
     }
     return render(request, "model_version.html", context)
 
@@ -372,29 +320,22 @@ def activate(
     version_id: int,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     staff: AdminDep,
     csrf_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
     rollback: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
+    """Checked at once; the swap itself runs in the background (``retraining.switcher``)."""
     check_csrf(staff, csrf_token)
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        return _back("/admin/models", "未找到该模型版本")
-    deployment = versions.Deployment.from_settings(settings)
+    _release(session)
+    switcher: Switcher = request.app.state.switcher
     try:
-        if rollback:
-            versions.rollback(session, actor=staff.actor, deployment=deployment, to_version=version)
-        else:
-            versions.activate(
-                session,
-                version,
-                actor=staff.actor,
-                deployment=deployment,
-                override_reason=reason.strip() or None,
-            )
+        switcher.request(
+            version_id,
+            actor=staff.actor,
+            rollback=bool(rollback),
+            override_reason=reason.strip() or None,
+        )
     except versions.RegistryError as exc:
-        session.rollback()
         return _back(f"/admin/models/{version_id}", str(exc))
     return RedirectResponse(f"/admin/models/{version_id}", status_code=303)

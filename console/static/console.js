@@ -67,7 +67,7 @@
         const data = await response.json();
         if (data.log) { log.textContent += data.log; log.scrollTop = log.scrollHeight; }
         offset = data.offset;
-        document.getElementById("job-status").textContent = data.status;
+        document.getElementById("job-status").textContent = data.status_label;
         document.getElementById("job-stage").textContent = data.stage;
         if (data.error) { const e = document.getElementById("job-error"); e.textContent = data.error; e.hidden = false; }
         if (data.model_version_id) {

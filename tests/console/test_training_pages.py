@@ -1,7 +1,8 @@
 """Admin retraining pages: inbox review, data view, training job, comparison, activation.
 
 Rasa is faked at its edges: a fake Rasa environment (``rasa train`` and the evaluator as
-scripts) and a fake Rasa HTTP API on loopback that takes the hot swap.
+scripts) and a fake Rasa HTTP API on loopback that takes the hot swap. Activations run in the
+background (``retraining.switcher``): tests wait for the app's switcher before looking.
 """
 
 from __future__ import annotations
@@ -14,22 +15,38 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Role
+from core.db import session_scope
 from core.settings import Settings
 from retraining import versions
+from retraining.workspace import Workspace
 from tests.console.test_staff import AUTH, add_user, csrf, file, login
 from tests.retraining import fixtures
 from tests.retraining.fake_rasa import FakeRasaServer, calls
+from tests.retraining.test_switcher import BETTER, baseline, held_rasa
+from tests.retraining.test_versions import candidate
 from webapp.app import create_app
 
 # The fixtures of the retraining tests: a project copy, a fake Rasa environment and server.
 project, rasa_env, fake_rasa = fixtures.project, fixtures.rasa_env, fixtures.fake_rasa
-own_settings = fixtures.own_settings
+own_settings, factory, workspace = fixtures.own_settings, fixtures.factory, fixtures.workspace
 
 
 def app_for(settings: Settings) -> TestClient:
     return TestClient(create_app(settings))
+
+
+def wait_for_switch(client: TestClient) -> None:
+    """Until the app's background model switch is over."""
+    client.app.state.switcher.wait(30)  # type: ignore[attr-defined]
+
+
+def active_name(factory: sessionmaker[Session]) -> str | None:
+    with session_scope(factory) as session:
+        active = versions.active_version(session)
+        return active.name if active else None
 
 
 @pytest.fixture
@@ -75,7 +92,42 @@ def test_inbox_accepts_relabels_and_rejects(admin: TestClient) -> None:
     assert "楼下烧烤店油烟太大了" in accepted and "随便说说" in accepted
     assert "谢谢你们" in admin.get("/admin/training?status=rejected").text
     data = admin.get("/admin/training/data").text
-    assert "已采纳的 2 条" in data and "example_accept" in data
+    assert "已采纳的 2 条" in data and "采纳样本" in data and "重新标注样本" in data
+    assert "example_" not in data  # audit actions show as labels, never as codes
+
+
+def test_a_bulk_review_is_all_or_nothing(admin: TestClient) -> None:
+    for text in ("随便说说", "谢谢你们"):
+        admin.post("/api/v1/training-examples", headers=AUTH,
+                   json={"text": text, "source": "low_confidence"})  # fmt: skip
+    token = csrf(admin, "/admin/training")
+    refused = admin.post(
+        "/admin/training/review",
+        data={"csrf_token": token, "action": "accept", "ids": ["1", "2"], "label_1": "thank|"},
+    )
+    assert "样本 2：请选择意图" in refused.text
+    pending = admin.get("/admin/training").text
+    assert "待审核（2）" in pending and "已采纳（0）" in pending  # the first was not kept either
+
+
+def test_collected_examples_are_edited_and_deleted(admin: TestClient) -> None:
+    example = {"text": "谢谢你们", "intent": "thank", "source": "low_confidence"}
+    admin.post("/api/v1/training-examples", headers=AUTH, json=example)
+    token = csrf(admin, "/admin/training")
+    admin.post("/admin/training/review", data={"csrf_token": token, "one": "accept:1"})
+
+    def save(**fields: str) -> str:
+        data = {"csrf_token": token, "label": "thank|", **fields}
+        return admin.post("/admin/training/examples/1", data=data).text
+
+    bad = save(text="谢")
+    assert "训练数据概览" in bad and "样本内容至少2个字" in bad
+    edited = save(text=" 谢谢  你们 ")
+    assert 'value="谢谢 你们"' in edited and "修改样本 #1" in edited
+    deleted = save(delete="1")
+    assert "还没有采纳的样本" in deleted and "删除样本 #1" in deleted
+    assert "example_" not in deleted
+    assert "未找到训练样本 1" in save(text="谢谢你们")
 
 
 def test_train_compare_activate_and_roll_back(
@@ -97,12 +149,19 @@ def test_train_compare_activate_and_roll_back(
     assert progress["status"] == "succeeded", progress
     assert "1 条已采纳样本加入训练数据" in progress["log"]
     assert "Epochs: 100%" in progress["log"] and progress["finished"]
+    assert progress["status_label"] == "已完成"  # what the job page's script shows
+    job_page = admin.get(f"/admin/training/jobs/{job_id}").text
+    assert '<b id="job-status">已完成</b>' in job_page and "succeeded" not in job_page
+    assert "已完成" in admin.get("/admin/models").text
     version_id = progress["model_version_id"]
     page = admin.get(f"/admin/models/{version_id}").text
     assert "宏平均F1" in page and "<svg" in page and "楼下烧烤店油烟太大了" not in page
     assert "initial" in admin.get("/admin/models").text  # the running model became a version
     activated = admin.post(f"/admin/models/{version_id}/activate", data={"csrf_token": token})
-    assert activated.status_code == 200 and "使用中" in admin.get("/admin/models").text
+    assert activated.status_code == 200 and str(activated.url).endswith(f"/models/{version_id}")
+    wait_for_switch(admin)
+    assert "此版本正在使用中" in admin.get(f"/admin/models/{version_id}").text
+    assert "使用中" in admin.get("/admin/models").text
     [loaded] = fake_rasa.loaded  # hot-swapped, and kept for a restart
     assert Path(loaded).read_bytes() == (own_settings.model_dir / "petition.tar.gz").read_bytes()
     assert "楼下烧烤店油烟太大了" in Path(loaded).read_text(encoding="utf-8")  # it learned it
@@ -110,9 +169,11 @@ def test_train_compare_activate_and_roll_back(
     assert initial
     admin.post(f"/admin/models/{initial.group(1)}/activate",
                data={"csrf_token": token, "rollback": "1"})  # fmt: skip
+    wait_for_switch(admin)
     assert Path(fake_rasa.loaded[-1]).name == "initial.tar.gz"
     history = admin.get(f"/admin/models/{initial.group(1)}").text
-    assert "model_rollback" in history
+    assert "此版本正在使用中" in history and "回滚模型" in history and "登记模型" in history
+    assert "model_" not in history  # audit actions show as labels, never as codes
 
 
 def test_worse_model_needs_a_reason(
@@ -126,11 +187,64 @@ def test_worse_model_needs_a_reason(
     admin.app.state.jobs.wait(30)  # type: ignore[attr-defined]
     version_id = admin.get(f"/admin/training/jobs/{job_id}/progress").json()["model_version_id"]
     refused = admin.post(f"/admin/models/{version_id}/activate", data={"csrf_token": token})
-    assert "已拒绝启用" in refused.text and fake_rasa.loaded == []
+    assert "已拒绝启用" in refused.text  # at once, on the version page
+    assert 'id="switch-running"' not in refused.text and 'id="activate-form"' in refused.text
+    assert admin.app.state.switcher.state(version_id) is None  # type: ignore[attr-defined]
+    assert fake_rasa.loaded == []
     forced = admin.post(
         f"/admin/models/{version_id}/activate", data={"csrf_token": token, "reason": "演示"}
     )
+    wait_for_switch(admin)
     assert forced.status_code == 200 and len(fake_rasa.loaded) == 1
+
+
+def test_a_switch_under_way_refreshes_and_refuses_another(
+    own_settings: Settings,
+    fake_rasa: FakeRasaServer,
+    factory: sessionmaker[Session],
+    workspace: Workspace,
+) -> None:
+    baseline(factory, workspace)
+    first = candidate(factory, workspace, {"路灯坏了": "x"}, comparison=BETTER)
+    second = candidate(factory, workspace, {"噪音扰民": "y"}, comparison=BETTER)
+    with (
+        held_rasa(fake_rasa) as (url, gate),  # Rasa takes its time to load the model
+        app_for(own_settings.model_copy(update={"rasa_url": url})) as admin,
+    ):
+        add_user(own_settings, "boss", Role.ADMIN)
+        login(admin, "boss")
+        token = csrf(admin, "/admin/models")
+        running = admin.post(f"/admin/models/{first}/activate", data={"csrf_token": token})
+        assert 'id="switch-running"' in running.text and "正在切换到此版本" in running.text
+        assert '<meta http-equiv="refresh" content="3">' in running.text
+        assert 'id="activate-form"' not in running.text
+        busy = admin.post(f"/admin/models/{second}/activate", data={"csrf_token": token})
+        assert "正在切换模型，请稍候再试" in busy.text and 'id="switch-running"' not in busy.text
+        assert active_name(factory) == "initial"
+        gate.set()
+        wait_for_switch(admin)
+        done = admin.get(f"/admin/models/{first}").text
+    assert "此版本正在使用中" in done and "http-equiv" not in done and "switch-running" not in done
+    assert len(fake_rasa.loaded) == 1 and active_name(factory) != "initial"
+
+
+def test_a_failed_switch_shows_why_and_changes_nothing(
+    admin: TestClient,
+    fake_rasa: FakeRasaServer,
+    factory: sessionmaker[Session],
+    workspace: Workspace,
+) -> None:
+    baseline(factory, workspace)
+    version_id = candidate(factory, workspace, {"路灯坏了": "x"}, comparison=BETTER)
+    fake_rasa.refuse = True  # Rasa answers 500: it cannot load the model
+    token = csrf(admin, "/admin/models")
+    admin.post(f"/admin/models/{version_id}/activate", data={"csrf_token": token})
+    wait_for_switch(admin)
+    page = admin.get(f"/admin/models/{version_id}").text
+    failed = re.search(r'id="switch-failed">([^<]*)<', page)
+    assert failed and "启用失败" in failed.group(1) and "HTTP 500" in failed.group(1)
+    assert 'id="activate-form"' in page and "http-equiv" not in page  # may be tried again
+    assert active_name(factory) == "initial" and fake_rasa.loaded == []
 
 
 def test_training_pages_are_for_admins_only(client: TestClient, settings: Settings) -> None:
@@ -174,6 +288,7 @@ def test_taxonomy_extended_from_the_console(
                 "sla_days": "5", "tier": "street", "terms": "充电桩，充电"}  # fmt: skip
         bad = app.post("/admin/taxonomy", data={**form, "sla_days": "五"})
         assert bad.status_code == 422 and "办理时限应为整数" in bad.text
+        assert 'value="street" selected' in bad.text and 'value="充电设施"' in bad.text
         done = app.post("/admin/taxonomy", data=form)
         assert "已添加二级分类「充电设施」" in done.text
         service = app.get("/open311/v2/services/urban_construction.json").json()

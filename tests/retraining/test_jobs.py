@@ -76,3 +76,18 @@ def test_failures_show_on_the_job_and_restarts_interrupt(
         failed_row.status = JobStatus.RUNNING  # as if the app stopped mid-training
     runner.recover()
     assert job(factory, job_id).error == "服务重启，任务中断"
+
+
+def test_jobs_are_found_newest_first(
+    runner: jobs.JobRunner, factory: sessionmaker[Session], rasa_env: Path
+) -> None:
+    (rasa_env / "exit").write_text("1")  # quick: each job fails at training
+    started = []
+    for _ in range(3):
+        started.append(runner.start("admin:boss"))
+        runner.wait(30)
+    with session_scope(factory) as session:
+        assert [j.id for j in jobs.recent_jobs(session=session, limit=2)] == started[:0:-1]
+        found = jobs.get_job(session=session, job_id=started[0])
+        assert found is not None and found.requested_by == "admin:boss"
+        assert jobs.get_job(session=session, job_id=9999) is None

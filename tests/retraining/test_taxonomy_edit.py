@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from core import audit
+from core.db import session_scope
 from core.taxonomy import load_taxonomy, load_taxonomy_with_additions
 from retraining import additions
 from retraining import taxonomy_edit as edit
@@ -85,3 +89,36 @@ def test_bad_entries_change_nothing(project: Path, files: dict[str, Path]) -> No
         edit.add_category(**files, entry=entry("energy", "能源服务"),
                           first_sub=entry("energy", "燃气"), examples=EXAMPLES)  # fmt: skip
     assert files["additions_file"].read_bytes() == written
+
+
+def test_extensions_are_audited_and_made_one_at_a_time(
+    files: dict[str, Path], factory: sessionmaker[Session]
+) -> None:
+    with session_scope(factory) as session:
+        edit.extend(session=session, **files, actor="admin:boss",
+                    entry=entry("energy", "能源服务"), first_sub=entry("ev_charging", "充电设施"),
+                    examples=[*EXAMPLES, EXAMPLES[0]])  # fmt: skip
+        with pytest.raises(edit.TaxonomyEditError, match="已存在"):  # refused: not audited
+            edit.extend(session=session, **files, actor="admin:boss",
+                        entry=entry("energy", "能源"), category_code="energy")  # fmt: skip
+    with session_scope(factory) as session:
+        [event] = audit.recent(session, object_type="taxonomy")
+    assert (event.action, event.actor, event.object_id) == ("taxonomy_add", "admin:boss", "energy")
+    assert event.data["subcategory"] == "ev_charging" and event.data["examples"] == len(EXAMPLES)
+
+    def add(i: int) -> None:
+        with session_scope(factory) as session:
+            edit.extend(session=session, **files, actor="admin:boss", category_code="energy",
+                        entry=entry(f"gas_{i}", f"燃气{i}"))  # fmt: skip
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    [energy] = additions.read(files["additions_file"])["categories"]
+    added = additions.read(files["additions_file"])["subcategories"].get("energy", [])
+    codes = {s["code"] for s in energy["subcategories"] + added}
+    assert codes == {"ev_charging", *(f"gas_{i}" for i in range(6))}  # none lost
+    with session_scope(factory) as session:
+        assert len(audit.recent(session, object_type="taxonomy")) == 7

@@ -181,3 +181,22 @@ def test_the_fingerprint_covers_runtime_data(project: Path, tmp_path: Path) -> N
     plain = versions.data_fingerprint(project, [])
     assert versions.data_fingerprint(project, []) == plain
     assert versions.data_fingerprint(project, [extra]) != plain
+
+
+def test_a_version_and_its_history(factory: sessionmaker[Session], workspace: Workspace) -> None:
+    first = candidate(factory, workspace, {})
+    second = candidate(factory, workspace, {})
+    with session_scope(factory) as session:
+        version = versions.get_version(session=session, version_id=first)
+        assert version is not None and version.status == ModelStatus.CANDIDATE
+        assert versions.get_version(session=session, version_id=9999) is None
+        audit.record(session, actor="admin:boss", action="model_evaluate",
+                     object_type="model_version", object_id=first)  # fmt: skip
+        history = versions.history(session=session, version_id=first)
+        assert [(e.action, e.object_id) for e in history] == [
+            ("model_evaluate", str(first)),
+            ("model_register", str(first)),
+        ]  # newest first, and only this version's
+        assert [e.object_id for e in versions.history(session=session, version_id=second)] == [
+            str(second)
+        ]
