@@ -7,6 +7,7 @@ and data/ stay as checked in. The bot learns a new category at the next training
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from console.staff.auth import AdminDep, Staff, checked_form
 from console.staff.rendering import render
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
-from core.taxonomy import Taxonomy
+from core.taxonomy import Taxonomy, intent_of
 from retraining import taxonomy_edit
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
@@ -73,26 +74,22 @@ async def extend(
     shipped, additions = settings.data_dir / "taxonomy.yml", settings.taxonomy_additions_path
     try:
         entry = _entry(form)
+        extend = partial(
+            taxonomy_edit.extend,
+            session=session,
+            taxonomy_file=shipped,
+            additions_file=additions,
+            actor=staff.actor,
+            entry=entry,
+        )
         if form.get("kind") == "category":
-            updated = taxonomy_edit.extend(
-                session=session,
-                taxonomy_file=shipped,
-                additions_file=additions,
-                actor=staff.actor,
-                entry=entry,
+            updated = extend(
                 first_sub=_entry(form, "sub_"),
                 examples=form.get("examples", "").splitlines(),
             )
-            what = f"一级分类「{entry.name}」（意图 report_{entry.code}）"
+            what = f"一级分类「{entry.name}」（意图 {intent_of(entry.code)}）"
         else:
-            updated = taxonomy_edit.extend(
-                session=session,
-                taxonomy_file=shipped,
-                additions_file=additions,
-                actor=staff.actor,
-                entry=entry,
-                category_code=form.get("category", ""),
-            )
+            updated = extend(category_code=form.get("category", ""))
             what = f"二级分类「{entry.name}」"
     except taxonomy_edit.TaxonomyEditError as exc:
         return _page(request, staff, taxonomy, error=str(exc), values=form, status_code=422)

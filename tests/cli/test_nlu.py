@@ -16,6 +16,7 @@ from core.settings import Settings
 from retraining import taxonomy_edit
 from retraining.models import TrainingExample
 from tests.retraining.fake_rasa import FakeRasaServer
+from tests.retraining.fixtures import add_energy_category
 
 ROWS = [
     ("楼下新开的烧烤店油烟直冲我家窗户", "环境保护"),
@@ -96,14 +97,10 @@ def test_bad_files_and_names_exit_2(
 def test_imports_may_use_categories_added_from_the_console(
     cli_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    entry = taxonomy_edit.NewEntry("energy", "能源服务", "发展和改革局", 5, "street")
-    first = taxonomy_edit.NewEntry("ev_charging", "充电设施", "发展和改革局", 5, "street")
-    taxonomy_edit.add_category(
-        taxonomy_file=cli_settings.data_dir / "taxonomy.yml",
-        additions_file=cli_settings.taxonomy_additions_path,
-        entry=entry,
-        first_sub=first,
-        examples=[f"充电桩坏了第{i}次" for i in range(10)],
+    add_energy_category(
+        cli_settings.data_dir / "taxonomy.yml",
+        cli_settings.taxonomy_additions_path,
+        [f"充电桩坏了第{i}次" for i in range(10)],
     )
     source = table(tmp_path / "h.csv", [("小区充电桩全坏了", "能源服务")])
     args = ["nlu", "import", "--csv", str(source), "--text-col", "内容", "--label-col", "分类"]

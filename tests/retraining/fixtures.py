@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, make_sessionmaker
 from core.settings import ROOT, Settings
+from retraining import taxonomy_edit
 from retraining.workspace import FIXED_HOLDOUT, Workspace
 from tests.retraining.fake_rasa import FakeRasaServer, make_rasa_env, rasa_server
 
@@ -69,3 +70,14 @@ def factory(own_settings: Settings) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(own_settings.database_url)
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+def add_energy_category(taxonomy_file: Path, additions_file: Path, examples: list[str]) -> None:
+    """The console's "新增一级分类" for 能源服务 (with 充电设施), as several tests need it."""
+    taxonomy_edit.add_category(
+        taxonomy_file=taxonomy_file,
+        additions_file=additions_file,
+        entry=taxonomy_edit.NewEntry("energy", "能源服务", "发展和改革局", 5, "street"),
+        first_sub=taxonomy_edit.NewEntry("ev_charging", "充电设施", "发展和改革局", 5, "street"),
+        examples=examples,
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from retraining import datasets, history, taxonomy_edit
+from retraining import datasets, history
 from retraining.workspace import Workspace
+from tests.retraining.fixtures import add_energy_category
 
 EXAMPLES = [f"小区第{i}号充电桩坏了，电动车没法充电" for i in range(1, 12)]
 
@@ -12,14 +13,8 @@ def test_training_items_cover_project_imports_and_additions(workspace: Workspace
     imported = history.Example("楼道声控灯坏了一个月没人修", "urban_construction", "x", "t")
     workspace.imported_dir.mkdir(parents=True)
     (workspace.imported_dir / "h.yml").write_text(history.to_rasa_yaml([imported]), "utf-8")
-    entry = taxonomy_edit.NewEntry("energy", "能源服务", "发展和改革局", 5, "street")
-    first = taxonomy_edit.NewEntry("ev_charging", "充电设施", "发展和改革局", 5, "street")
-    taxonomy_edit.add_category(
-        taxonomy_file=workspace.project / "data/taxonomy.yml",
-        additions_file=workspace.taxonomy_additions,
-        entry=entry,
-        first_sub=first,
-        examples=EXAMPLES,
+    add_energy_category(
+        workspace.project / "data/taxonomy.yml", workspace.taxonomy_additions, EXAMPLES
     )
     items = datasets.training_items(workspace)
     origins = {i.origin for i in items}
