@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 
 from bot import handlers
-from bot.casestore import CaseStoreClient
+from bot.casestore import CaseStoreChannel
 from bot.handlers import Runtime
 from bot.notifications import NotificationPump
 from bot.rasa import RasaClient
@@ -42,7 +42,7 @@ from bot.ratelimit import RateLimiter
 from bot.relay import Relay
 from bot.sender import Sender
 from bot.store import Store
-from bot.tasks import TaskGroup
+from bot.tasks import BackgroundTasks
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,9 @@ class BotProcess:
         self.settings = settings
         self.application = build_application(settings)
         self.store = Store(settings.bot_state_path)
-        self.tasks = TaskGroup()
+        self.tasks = BackgroundTasks()
         self.rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
-        self.casestore = CaseStoreClient(
+        self.casestore = CaseStoreChannel(
             settings.casestore_url,
             token=settings.casestore_api_token,
             timeout=settings.casestore_timeout_seconds,

@@ -9,7 +9,7 @@ import httpx
 from bot.rasa import ServiceUnavailable
 
 
-class CaseStoreRejected(Exception):
+class CaseStoreRefused(Exception):
     """The case store refused a request (4xx); ``detail`` is its Chinese message."""
 
     def __init__(self, status_code: int, detail: str) -> None:
@@ -18,7 +18,10 @@ class CaseStoreRejected(Exception):
         self.detail = detail
 
 
-class CaseStoreClient:
+class CaseStoreChannel:
+    """The case-store endpoints a channel uses: attachments, a resident's tickets, the
+    notification outbox (the action server has its own client for filing tickets)."""
+
     def __init__(self, base_url: str, *, token: str, timeout: float = 15.0) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
@@ -39,7 +42,7 @@ class CaseStoreClient:
                 detail = str(response.json().get("detail", ""))
             except (ValueError, AttributeError):
                 detail = ""
-            raise CaseStoreRejected(response.status_code, detail)
+            raise CaseStoreRefused(response.status_code, detail)
         try:
             return response.json()
         except ValueError as exc:
@@ -65,7 +68,7 @@ class CaseStoreClient:
     async def ticket(self, number: str) -> dict[str, Any] | None:
         try:
             return dict(await self._request("GET", f"/api/v1/tickets/{number}"))
-        except CaseStoreRejected as exc:
+        except CaseStoreRefused as exc:
             if exc.status_code == 404:
                 return None
             raise

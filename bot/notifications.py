@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from bot import render
-from bot.casestore import CaseStoreClient, CaseStoreRejected
+from bot.casestore import CaseStoreChannel, CaseStoreRefused
 from bot.rasa import ServiceUnavailable
 from bot.sender import Sender
 from bot.store import NewMessage, Store
@@ -28,7 +28,7 @@ def chat_of(conversation_id: str) -> int | None:
 
 
 class NotificationPump:
-    def __init__(self, *, casestore: CaseStoreClient, store: Store, sender: Sender) -> None:
+    def __init__(self, *, casestore: CaseStoreChannel, store: Store, sender: Sender) -> None:
         self._casestore = casestore
         self._store = store
         self._sender = sender
@@ -37,7 +37,7 @@ class NotificationPump:
         """One pass over the pending notifications; returns how many were new."""
         try:
             pending = await self._casestore.pending_notifications(limit=100)
-        except (ServiceUnavailable, CaseStoreRejected) as exc:
+        except (ServiceUnavailable, CaseStoreRefused) as exc:
             log.warning("notifications not fetched: %s", exc)
             return 0
         new = 0
@@ -55,7 +55,7 @@ class NotificationPump:
                 chats.append(chat_id)
             try:
                 await self._casestore.acknowledge(int(item["id"]))
-            except (ServiceUnavailable, CaseStoreRejected) as exc:
+            except (ServiceUnavailable, CaseStoreRefused) as exc:
                 log.warning("notification %s not acknowledged yet: %s", item["id"], exc)
                 continue
             self._store.mark_acknowledged(int(item["id"]))

@@ -17,11 +17,11 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
 from bot import media, render, status, texts
-from bot.casestore import CaseStoreClient, CaseStoreRejected
+from bot.casestore import CaseStoreChannel, CaseStoreRefused
 from bot.rasa import RasaClient, ServiceUnavailable
 from bot.sender import Sender
 from bot.store import Button, Job, NewMessage, Store
-from bot.tasks import TaskGroup
+from bot.tasks import BackgroundTasks
 from core.ticket_number import is_ticket_number
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,9 @@ class Relay:
         bot: Bot,
         store: Store,
         rasa: RasaClient,
-        casestore: CaseStoreClient,
+        casestore: CaseStoreChannel,
         sender: Sender,
-        tasks: TaskGroup,
+        tasks: BackgroundTasks,
     ) -> None:
         self._bot = bot
         self._store = store
@@ -135,7 +135,7 @@ class Relay:
                     filename=filename,
                     content_type=content_type,
                 )
-            except CaseStoreRejected as exc:
+            except CaseStoreRefused as exc:
                 return [NewMessage(exc.detail or texts.PHOTO_WRONG_TYPE)]
         messages = [NewMessage(texts.PHOTO_RECEIVED)]
         point = media.exif_gps(data)

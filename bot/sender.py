@@ -10,13 +10,13 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import render
 from bot.store import Store
-from bot.tasks import TaskGroup
+from bot.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
 
 class Sender:
-    def __init__(self, *, bot: Bot, store: Store, tasks: TaskGroup) -> None:
+    def __init__(self, *, bot: Bot, store: Store, tasks: BackgroundTasks) -> None:
         self._bot = bot
         self._store = store
         self._tasks = tasks

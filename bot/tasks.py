@@ -10,7 +10,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-class TaskGroup:
+class BackgroundTasks:
     """Background tasks of the bot; ``cancel`` ends them all at shutdown."""
 
     def __init__(self) -> None:

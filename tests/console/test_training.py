@@ -22,7 +22,7 @@ from core.db import session_scope
 from core.settings import Settings
 from retraining import versions
 from retraining.workspace import Workspace
-from tests.console.test_staff import AUTH, add_user, csrf, file, login
+from tests.console.staff_fixtures import AUTH, add_user, csrf, file, login
 from tests.retraining import fixtures
 from tests.retraining.fake_rasa import FakeRasaServer, calls
 from tests.retraining.test_switcher import BETTER, baseline, held_rasa
