@@ -1,0 +1,1 @@
+"""Console accounts and sign-in sessions (app env)."""

@@ -1,1 +1,1 @@
-"""Case store: tickets (工单), their audit events, and the HTTP API over them."""
+"""Case store (app env): tickets (工单), their events, attachments, notifications, the API."""

@@ -1,0 +1,1 @@
+"""The ``petition`` command (app env), one module per command group."""

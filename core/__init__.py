@@ -1,0 +1,1 @@
+"""Foundations every app package shares (app env): settings, database, clock, labels, taxonomy."""

@@ -1,0 +1,1 @@
+"""Retraining (app env): training examples, the training pipeline, model versions."""
