@@ -10,6 +10,9 @@ export ACTION_PORT ?= 5055
 export RASA_URL ?= http://127.0.0.1:$(RASA_PORT)
 export CASESTORE_URL ?= http://127.0.0.1:$(APP_PORT)
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+# Rasa authenticates to the action server with it (endpoints.yml); read from .env when a
+# recipe runs (recursive: .env may be written earlier in the same make run).
+export ACTION_SERVER_TOKEN ?= $(shell sed -n 's/^ACTION_SERVER_TOKEN=//p' .env 2>/dev/null)
 export MODEL_DIR ?= models
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2

@@ -24,6 +24,9 @@ class ActionSettings:
     var_dir: Path  # runtime state shared with the app: taxonomy additions from the console
     casestore_timeout_seconds: float
     retry_delays: tuple[float, ...]
+    action_host: str = "127.0.0.1"  # the action server listens here (loopback)
+    action_port: int = 5055
+    action_server_token: str = ""  # Rasa's calls carry it as a bearer token
 
     @classmethod
     def from_env(cls) -> ActionSettings:
@@ -38,6 +41,9 @@ class ActionSettings:
             var_dir=Path(os.environ.get("VAR_DIR", ROOT / "var")),
             casestore_timeout_seconds=float(os.environ.get("CASESTORE_TIMEOUT_SECONDS", "3")),
             retry_delays=tuple(float(d) for d in delays.split(",") if d.strip()),
+            action_host=os.environ.get("ACTION_HOST", "127.0.0.1"),
+            action_port=int(os.environ.get("ACTION_PORT", "5055")),
+            action_server_token=os.environ.get("ACTION_SERVER_TOKEN", ""),
         )
 
     @property

@@ -120,6 +120,8 @@ def start_stack(
         "DATABASE_URL": f"sqlite:///{workdir / 'petition.db'}",
         "CASESTORE_API_TOKEN": "integration-token-0123456789",
         "RASA_TOKEN": "integration-rasa-token",
+        "ACTION_SERVER_TOKEN": "integration-action-token-0123",
+        "ACTION_PORT": str(ports["actions"]),
         "CASESTORE_URL": f"http://127.0.0.1:{ports['app']}",
         "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
@@ -159,15 +161,7 @@ def start_stack(
     )
     actions = Service(
         "actions",
-        [
-            str(rasa_venv / "rasa"),
-            "run",
-            "actions",
-            "--port",
-            str(ports["actions"]),
-            "--actions",
-            "actions",
-        ],
+        [str(rasa_venv / "python"), "-m", "actions.server"],
         f"http://127.0.0.1:{ports['actions']}/health",
         env,
         workdir / "actions.log",
