@@ -23,8 +23,12 @@ def test_callers_without_the_token_are_refused(stack: Stack) -> None:
     url = stack.env["ACTION_SERVER_URL"]
     base = url.rsplit("/", 1)[0]
     assert httpx.get(f"{base}/health", timeout=10).status_code == 200
-    for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"},
-                    {"Authorization": "Bearer 错误的令牌"}):  # fmt: skip
+    wrong: list[dict[str, str | bytes]] = [
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": "Bearer 错误的令牌".encode()},  # raw UTF-8 bytes, as a client may send
+    ]
+    for headers in wrong:
         refused = httpx.post(url, json=FORGED_CALL, headers=headers, timeout=10)
         assert refused.status_code == 401, headers
         assert refused.json() == {"error": "未授权的调用"}
