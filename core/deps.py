@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
+from core.secret import same_secret
 from core.settings import Settings
 from core.taxonomy import Taxonomy
 
@@ -39,7 +39,7 @@ def require_service_token(
 ) -> None:
     """Service-to-service calls (actions, bot) carry ``Authorization: Bearer <token>``."""
     expected = f"Bearer {settings.casestore_api_token}"
-    if authorization is None or not secrets.compare_digest(authorization, expected):
+    if not same_secret(authorization, expected):
         raise HTTPException(status_code=401, detail="缺少或错误的访问令牌 (Authorization: Bearer)")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from accounts import service as user_service
 from accounts.models import Role
 from core import labels
 from core.deps import SessionDep
+from core.secret import same_secret
 
 COOKIE = "petition_session"
 
@@ -101,7 +101,7 @@ AdminDep = Annotated[Staff, Depends(admin_staff)]
 
 
 def check_csrf(staff: Staff, token: str | None) -> None:
-    if not token or not secrets.compare_digest(token, staff.csrf_token):
+    if not same_secret(token, staff.csrf_token):
         raise CsrfError
 
 

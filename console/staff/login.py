@@ -12,6 +12,7 @@ from accounts import service as user_service
 from console.staff.auth import COOKIE, LoginThrottle, StaffDep, check_csrf, staff_from_request
 from console.staff.rendering import render
 from core.deps import SessionDep, SettingsDep
+from core.secret import same_secret
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 throttle = LoginThrottle()
@@ -58,7 +59,7 @@ def login(
     address = _address(request)
     context: dict[str, Any] = {"next": safe_next(next), "username": username}
     cookie = request.cookies.get(LOGIN_COOKIE, "")
-    if not cookie or not secrets.compare_digest(cookie, login_token):
+    if not same_secret(cookie, login_token):
         context["error"] = "登录页面已过期，请重新输入"
         return _login_page(request, context, status_code=403)
     if throttle.blocked(address, username):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from casestore.services import attachments as attachment_service
 from casestore.services import tickets as ticket_service
 from core import labels
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
+from core.secret import same_secret
 from core.taxonomy import Taxonomy
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -178,7 +178,7 @@ async def create_request(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> list[dict[str, Any]] | JSONResponse:
     """Create a request from an Open311 client (form-encoded, with ``api_key``)."""
-    if not secrets.compare_digest(api_key, settings.casestore_api_token):
+    if not same_secret(api_key, settings.casestore_api_token):
         return open311_error(403, 403, "api_key 无效")
     form = await request.form()
     subcategory = form.get("attribute[subcategory]")
