@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import session_scope
 from retraining import versions
+from retraining.models import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,7 @@ class Switcher:
             if self._thread is not None and self._thread.is_alive():
                 raise SwitchBusyError("正在切换模型，请稍候再试")
             with session_scope(self._factory) as session:
-                version = versions.find_version(session, str(version_id))
-                if version is None:
-                    raise versions.RegistryError("未找到该模型版本")
+                version = _version(session, version_id)
                 if rollback:
                     versions.rollback_target(session, version)
                 else:
@@ -84,9 +83,7 @@ class Switcher:
     ) -> None:
         try:
             with session_scope(self._factory) as session:
-                version = versions.find_version(session, str(version_id))
-                if version is None:
-                    raise versions.RegistryError("未找到该模型版本")
+                version = _version(session, version_id)
                 if rollback:
                     versions.rollback(
                         session, actor=actor, deployment=self._deployment, to_version=version
@@ -105,3 +102,10 @@ class Switcher:
         except Exception as exc:  # a failed switch must be visible, never a dead thread
             log.exception("switching to model version %s failed", version_id)
             self._states[version_id] = SwitchState("failed", rollback, f"切换失败：{exc}"[:500])
+
+
+def _version(session: Session, version_id: int) -> ModelVersion:
+    version = versions.get_version(session=session, version_id=version_id)
+    if version is None:
+        raise versions.RegistryError("未找到该模型版本")
+    return version
