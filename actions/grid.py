@@ -24,7 +24,20 @@ def unassigned(domain: DomainDict) -> dict[str, Any]:
     """No grid: the ticket goes to the street-level queue (待分拨) with the raw text kept."""
     return {
         "grid_code": None,
+        "area_code": None,
         "grid_name": response_text(domain, "utter_grid_unassigned"),
+        "grid_candidates": None,
+        "needs_landmark": False,
+    }
+
+
+def in_area(domain: DomainDict, area: dict[str, Any]) -> dict[str, Any]:
+    """Only a community, street or district is known: its queue takes the ticket."""
+    template = response_text(domain, "utter_grid_area") or "{area}"
+    return {
+        "grid_code": None,
+        "area_code": area["code"],
+        "grid_name": template.replace("{area}", area["full_name"]),
         "grid_candidates": None,
         "needs_landmark": False,
     }
@@ -33,6 +46,7 @@ def unassigned(domain: DomainDict) -> dict[str, Any]:
 def chosen(candidate: dict[str, Any]) -> dict[str, Any]:
     return {
         "grid_code": candidate["grid_code"],
+        "area_code": None,
         "grid_name": f"{candidate['community']} {candidate['grid_name']}",
         "grid_candidates": None,
         "needs_landmark": False,
@@ -72,19 +86,34 @@ async def locate(
         log.warning("grid resolution unavailable: %s", exc)
         return None
     candidates = result.get("candidates") or []
-    if result.get("status") == "confident":
-        return {**chosen(candidates[0]), "_matched": candidates[0].get("matched_text")}
-    if result.get("status") == "ambiguous":
+    status = result.get("status")
+    matched = candidates[0].get("matched_text") if candidates else None
+    if status == "confident":
+        return {**chosen(candidates[0]), "_matched": matched}
+    if status == "ambiguous":
         return {
             "grid_code": None,
+            "area_code": None,
             "grid_name": None,
             "grid_candidates": candidates,
             "needs_landmark": False,
-            "_matched": candidates[0].get("matched_text"),
+            "_matched": matched,
         }
+    area = result.get("area")
+    if status == "area" and area:
+        return {**in_area(domain, area), "_matched": matched}
     if after_landmark:
-        return unassigned(domain)
-    return {"grid_code": None, "grid_name": None, "grid_candidates": None, "needs_landmark": True}
+        return in_area(domain, area) if area else unassigned(domain)
+    # A road through several grids named without a number ("needs_detail"), or nothing
+    # found: ask for the door number or a landmark, never for grid names.
+    return {
+        "grid_code": None,
+        "area_code": None,
+        "grid_name": None,
+        "grid_candidates": None,
+        "needs_landmark": True,
+        "_matched": matched,
+    }
 
 
 def slot_values(found: dict[str, Any]) -> dict[str, Any]:
@@ -115,9 +144,10 @@ class ActionAskGridChoice(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         candidates = tracker.get_slot("grid_candidates") or []
+        # Residents know places, not grid names: each button names the place and its community.
         buttons = [
             {
-                "title": f"{c['community']} {c['grid_name']}（{c['place'] or c['matched_text']}）",
+                "title": f"{c['place'] or c['matched_text']}（{c['community']}）",
                 "payload": c["grid_code"],
             }
             for c in candidates

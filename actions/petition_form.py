@@ -23,6 +23,7 @@ FORM_SLOTS = ("description", "category", "location", "contact")
 GRID_SLOTS = (
     "gps",
     "grid_code",
+    "area_code",
     "grid_name",
     "grid_candidates",
     "needs_landmark",
@@ -280,7 +281,8 @@ class ValidatePetitionForm(FormValidationAction):
         answer = str(value or "").strip()
         candidates = tracker.get_slot("grid_candidates") or []
         for index, candidate in enumerate(candidates, start=1):
-            if answer in (candidate["grid_code"], str(index), candidate["grid_name"]):
+            names = (candidate["grid_code"], str(index), candidate["grid_name"], candidate["place"])
+            if answer and answer in names:
                 return {"grid_choice": candidate["grid_code"], **grid.chosen(candidate)}
         if any(word in answer for word in grid.DONT_KNOW):
             return {
@@ -300,9 +302,11 @@ class ValidatePetitionForm(FormValidationAction):
             return {"landmark": place, **grid.unassigned(domain), **values, "needs_landmark": False}
         answer = validators.clean_text(str(value or ""))
         result: dict[str, Any] = {"landmark": answer or grid.NONE_CHOICE}
-        if not answer or any(word in answer for word in grid.DONT_KNOW):
-            return {**result, **grid.unassigned(domain)}
         location = tracker.get_slot("location") or ""
+        if not answer or any(word in answer for word in grid.DONT_KNOW):
+            # The level the place is known at (a road's community) takes it, else the street.
+            found = await grid.locate(location, domain, after_landmark=True) if location else None
+            return {**result, **(grid.slot_values(found) if found else grid.unassigned(domain))}
         found = await grid.locate(f"{location} {answer}", domain, after_landmark=True)
         result.update(grid.slot_values(found) if found else grid.unassigned(domain))
         result["needs_landmark"] = False
@@ -336,6 +340,7 @@ def build_payload(tracker: Tracker) -> dict[str, Any] | None:
         "subcategory": slots["subcategory"],
         "location_text": slots["location"],
         "grid_code": slots["grid_code"],
+        "area_code": slots["area_code"],
         "latitude": slots["gps"][0] if slots.get("gps") else None,
         "longitude": slots["gps"][1] if slots.get("gps") else None,
         "description": slots["description"],

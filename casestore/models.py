@@ -56,6 +56,8 @@ class Ticket(Base):  # 工单
     category: Mapped[str] = mapped_column(String(64), index=True)
     subcategory: Mapped[str | None] = mapped_column(String(64))
     grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    # 社区/街道/区 code when the place is known only at that level (no grid): its queue.
+    area_code: Mapped[str | None] = mapped_column(String(32), index=True)
     location_text: Mapped[str] = mapped_column(String(200), default="")
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)

@@ -36,6 +36,7 @@ class TicketDraft(BaseModel):
     category: str = Field(min_length=1, max_length=64)
     subcategory: str | None = Field(default=None, max_length=64)
     grid_code: str | None = Field(default=None, max_length=32)
+    area_code: str | None = Field(default=None, max_length=32)  # 社区/街道/区, when no grid
     location_text: str = Field(default="", max_length=200)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
@@ -87,6 +88,7 @@ class TicketOut(BaseModel):
     category_name: str
     subcategory: str | None
     grid_code: str | None
+    area_code: str | None = None
     grid_name: str | None = None
     grid_worker_name: str | None = None
     grid_worker_phone: str | None = None

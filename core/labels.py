@@ -42,6 +42,9 @@ DISPATCH_TARGET = _T["dispatch_target"]  # 派单对象
 SPEAKER = _T["speaker"]  # 对话中的发言人
 ACTOR = _T["actor"]  # 操作人 (besides console accounts, which show their ROLE)
 EVENT_FIELD = _T["event_field"]  # 办理记录与审计记录中的字段
+PLACEHOLDER = _T["placeholder"]  # 尚未确定的值
+UNASSIGNED_QUEUE = PLACEHOLDER["unassigned_queue"]
+UNCLASSIFIED = PLACEHOLDER["unclassified"]
 
 # Statuses that still need work (the queue's "open" view, SLA colours).
 OPEN_STATUSES = ("submitted", "reopened", "dispatched", "in_progress")

@@ -57,6 +57,7 @@ def resolve(body: ResolveIn, registry: RegistryDep, resolver: ResolverDep) -> di
         "status": result.status,
         "source": source,
         "candidates": [c.as_dict(registry) for c in result.candidates],
+        "area": result.area_dict(registry),
     }
 
 

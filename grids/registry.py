@@ -7,7 +7,7 @@ grid, missing workers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,24 @@ class RegistryError(ValueError):
     """The registry files are malformed."""
 
 
+# Endings residents drop ("玉林街道" → "玉林", "丰台区" → "丰台", "白佛村" → "白佛"). Places
+# are not shortened automatically: "倪家桥" for 倪家桥小区 would take the road's and the
+# station's name; their short forms are written into the registry as aliases.
+SHORT_FORM_ENDINGS: dict[str, tuple[str, ...]] = {
+    "district": ("区", "县"),
+    "street": ("街道办事处", "街道办", "街道", "乡", "镇"),
+    "community": ("社区居委会", "社区", "村委会", "村"),
+}
+
+
+def short_form(name: str, kind: str) -> str | None:
+    """The common short form of a registry name, if its kind has one (at least 2 characters)."""
+    for ending in SHORT_FORM_ENDINGS.get(kind, ()):
+        if name.endswith(ending) and len(name) - len(ending) >= 2:
+            return name[: -len(ending)]
+    return None
+
+
 @dataclass(frozen=True)
 class Unit:
     """A district, street or community (村/社区)."""
@@ -31,6 +49,10 @@ class Unit:
     aliases: tuple[str, ...] = ()
     parent: str | None = None
     kind: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -73,15 +95,66 @@ class Registry:
     places: list[Place] = field(default_factory=list)
 
     def chain(self, grid_code: str) -> list[dict[str, str]]:
-        """The tier chain for escalation: grid → community → street → district."""
-        grid = self.grids[grid_code]
-        chain = [{"tier": "grid", "code": grid.code, "name": grid.name}]
-        code: str | None = grid.community
+        """The tier chain for escalation: grid → community → street → district.
+
+        A unit's code gives the chain from that unit up.
+        """
+        if grid_code in self.units:
+            chain: list[dict[str, str]] = []
+            code: str | None = grid_code
+        else:
+            grid = self.grids[grid_code]
+            chain = [{"tier": "grid", "code": grid.code, "name": grid.name}]
+            code = grid.community
         while code:
             unit = self.units[code]
             chain.append({"tier": unit.tier, "code": unit.code, "name": unit.name})
             code = unit.parent
         return chain
+
+    def grids_within(self, unit_code: str) -> list[Grid]:
+        """The grids of a district, street or community."""
+        return [g for g in self.grids.values() if unit_code in (g.community, g.street, g.district)]
+
+    def lowest_common_unit(self, grid_codes: list[str]) -> Unit | None:
+        """The smallest unit holding every one of the grids (None when they share none)."""
+        chains = [[step["code"] for step in self.chain(code)[1:]] for code in grid_codes]
+        for code in chains[0] if chains else []:
+            if all(code in chain for chain in chains):
+                return self.units[code]
+        return None
+
+    def all_names(self) -> list[str]:
+        """Every name and alias of every unit, grid and place (for dictionaries)."""
+        names = [n for unit in self.units.values() for n in unit.names]
+        names += [n for grid in self.grids.values() for n in (grid.name, *grid.aliases)]
+        return names + [n for place in self.places for n in place.names]
+
+    def add_short_forms(self) -> None:
+        """Add each unit's and compound's short form as an alias, unless it names another."""
+        taken = set(self.all_names())
+        owners: dict[str, list[str]] = {}
+        for unit in self.units.values():
+            form = short_form(unit.name, unit.tier)
+            if form and form not in taken:
+                owners.setdefault(form, []).append(unit.code)
+        for place in self.places:  # a compound split across grids is one owner
+            form = short_form(place.name, place.kind)
+            if form and form not in taken:
+                owners.setdefault(form, []).append(f"place:{place.name}")
+        for form, which in owners.items():
+            if len(set(which)) != 1:
+                continue  # two places would share it: a short form that says nothing
+            owner = which[0]
+            if owner.startswith("place:"):
+                name = owner.split(":", 1)[1]
+                self.places = [
+                    replace(p, aliases=(*p.aliases, form)) if p.name == name else p
+                    for p in self.places
+                ]
+            else:
+                unit = self.units[owner]
+                self.units[owner] = replace(unit, aliases=(*unit.aliases, form))
 
     def full_name(self, grid_code: str) -> str:
         names = [step["name"] for step in reversed(self.chain(grid_code))]
@@ -143,6 +216,7 @@ def load_registry_files(paths: list[Path]) -> Registry:
             if isinstance(exc, RegistryError):
                 raise
             raise RegistryError(f"{path.name}: 格式错误：{exc!r}") from exc
+    registry.add_short_forms()
     return registry
 
 

@@ -6,8 +6,19 @@ registry; rapidfuzz catches typos and partial names (玉林北璐, 长寿院); d
 building numbers after a road or compound pick the grid whose range holds them.
 GPS: shapely point-in-polygon.
 
-Candidates are ranked by score; ``status`` says what the dialogue should do: ``confident``
-(one grid), ``ambiguous`` (2–4 grids to choose from) or ``none``.
+Candidates are ranked by score; ``status`` says what the dialogue should do:
+
+* ``confident`` — one grid;
+* ``ambiguous`` — 2–4 different places could be meant: the resident picks one (by place name;
+  grid names mean nothing to residents);
+* ``needs_detail`` — one road that runs through several grids, named without a door number:
+  ask for the number or a landmark;
+* ``area`` — the text names only a community, street or district (or a compound split across
+  grids without its building): ``area`` is that unit, and the ticket goes to its queue;
+* ``none`` — no place of the registry.
+
+Text is normalised first (traditional → simplified, full-width → half-width), and a unit
+named beside an ambiguous place keeps only the candidates inside it.
 """
 
 from __future__ import annotations
@@ -24,7 +35,8 @@ from shapely.geometry import Point
 from shapely.strtree import STRtree
 from spacy.matcher import PhraseMatcher
 
-from grids.registry import Grid, Place, Registry
+from core.textnorm import normalize
+from grids.registry import Grid, Place, Registry, Unit
 
 MAX_TEXT = 2000
 CONFIDENT = 0.75
@@ -39,6 +51,21 @@ TAIL = re.compile(rf"^[的\s]{{0,2}}({NUMBER})\s*(号楼|号院|号|栋|幢|座|
 # Generic endings carry no identity: "小区门口" must not look like a typo of "玉林小区".
 GENERIC_END = re.compile(r"(?:小区|花园|社区|公园|广场|大道|路|街|巷|村|组|苑|园|区)$")
 MIN_CORE_OVERLAP = 0.5
+# After a place name these start something else, not a misspelt rest of a longer name.
+LOCATIVE = set("里的内外边旁口门上下前后附这那和与及、，。！？ ")
+GENERIC_START = re.compile(r"(?:小区|社区|花园|公园|广场|大道|路|街|巷|村|组|苑|园|区)")
+
+
+def _typo_of_rest(following: str, rest: str) -> bool:
+    """Whether ``following`` (the text after an exact name) reads as a typo of ``rest``."""
+    if not following or not GENERIC_END.fullmatch(rest):
+        return False
+    if following[0] in LOCATIVE or GENERIC_START.match(following):
+        return False
+    same = sum(a == b for a, b in zip(rest, following, strict=False))
+    return len(rest) == 1 or same * 2 >= len(rest)
+
+
 FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
@@ -71,10 +98,10 @@ def building_number(label: str) -> int | None:
 class Target:
     """What a name in the text can refer to."""
 
-    kind: str  # place | grid | community
+    kind: str  # place | grid | unit
     place: Place | None = None
     grid: str | None = None
-    community: str | None = None
+    unit: str | None = None  # a community, street or district
 
 
 @dataclass
@@ -106,8 +133,23 @@ class Candidate:
 
 @dataclass
 class Resolution:
-    status: str  # confident | ambiguous | none
+    status: str  # confident | ambiguous | needs_detail | area | none
     candidates: list[Candidate]
+    area: Unit | None = None
+
+    def area_dict(self, registry: Registry) -> dict[str, Any] | None:
+        if self.area is None:
+            return None
+        chain = registry.chain(self.area.code)
+        return {
+            "code": self.area.code,
+            "name": self.area.name,
+            "tier": self.area.tier,
+            "full_name": " ".join(step["name"] for step in reversed(chain)),
+        }
+
+
+UNIT_SPECIFICITY = {"community": 3, "street": 2, "district": 1}
 
 
 class Resolver:
@@ -125,9 +167,8 @@ class Resolver:
             for name in (grid.name, *grid.aliases):
                 self._add(name, Target("grid", grid=grid.code))
         for unit in registry.units.values():
-            if unit.tier == "community":
-                for name in (unit.name, *unit.aliases):
-                    self._add(name, Target("community", community=unit.code))
+            for name in unit.names:
+                self._add(name, Target("unit", unit=unit.code))
         for name in self.targets:
             self.matcher.add(name, [self.nlp.make_doc(name)])
         self.fuzzy_names = [n for n in self.targets if len(n) >= 3]
@@ -175,13 +216,14 @@ class Resolver:
         mentions = [(name, s, e, sim) for (s, e, name), sim in found.items()]
         exact_mentions = [(name, s, e) for name, s, e, sim in mentions if sim >= 1.0]
         # A near-miss of another name where an exact name stands is no typo ("方庄路" is not
-        # "方庄东路"), unless the exact one is a shortening of it ("玉林北" of "玉林北路").
+        # "方庄东路"), unless the exact one is a shortening of it and the text goes on with a
+        # typo of the rest ("玉林北璐" for 玉林北路, but not "白佛村里" or "嘉园小区").
         mentions = [
             m for m in mentions
             if m[3] >= 1.0
             or not any(
                 s < m[2] and m[1] < e
-                and not (m[0].startswith(name) and GENERIC_END.fullmatch(m[0][len(name):]))
+                and not (m[0].startswith(name) and _typo_of_rest(text[e:], m[0][len(name):]))
                 for name, s, e in exact_mentions
             )
         ]  # fmt: skip
@@ -193,8 +235,9 @@ class Resolver:
         ]  # fmt: skip
 
     def resolve_text(self, text: str) -> Resolution:
-        text = text[:MAX_TEXT]
+        text = normalize(text[:MAX_TEXT])
         best: dict[str, Candidate] = {}
+        units: dict[str, float] = {}
 
         def offer(grid_code: str, score: float, name: str, span: tuple[int, int], reason: str,
                   place: str) -> None:  # fmt: skip
@@ -209,20 +252,55 @@ class Resolver:
             span_end = end + tail.end() if tail else end
             matched = text[start:span_end]
             targets = self.targets[name]
+            # A name that is a place as well as a unit ("火车南站") means the place.
+            has_place = any(t.kind != "unit" for t in targets)
             for target in targets:
                 if target.kind == "grid" and target.grid:
                     offer(target.grid, 1.0 * similarity, matched, (start, span_end), "grid", name)
-                elif target.kind == "community" and target.community:
-                    for grid in self.registry.grids.values():
-                        if grid.community == target.community:
-                            offer(grid.code, 0.3 * similarity, matched, (start, span_end),
-                                  "community", name)  # fmt: skip
+                elif target.kind == "unit" and target.unit and not has_place:
+                    units[target.unit] = max(units.get(target.unit, 0.0), similarity)
                 elif target.place is not None:
                     score, reason = self._place_score(target.place, targets, number, unit)
                     offer(target.place.grid_code, score * similarity, matched,
                           (start, span_end), reason, target.place.name)  # fmt: skip
         ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
-        return Resolution(self._status(ranked), ranked[:MAX_CHOICES])
+        inside = [c for c in ranked if any(self._holds(u, c.grid) for u in units)]
+        if inside:
+            ranked = inside  # "黉门街社区的黉门街" keeps the grids of that community
+        status = self._status(ranked)
+        if status == "confident":
+            return Resolution(status, ranked[:MAX_CHOICES])
+        plausible = [c for c in ranked if c.score >= ASK_MIN]
+        if plausible and all(
+            c.reason == "spans_several_grids" and c.place == plausible[0].place for c in plausible
+        ):
+            return self._one_place_in_several_grids(plausible)
+        if status == "ambiguous":
+            return Resolution(status, ranked[:MAX_CHOICES])
+        if units:
+            return self._area(max(units, key=lambda u: (self._specificity(u), units[u])))
+        return Resolution("none", ranked[:MAX_CHOICES])
+
+    def _holds(self, unit_code: str, grid: Grid) -> bool:
+        return unit_code in (grid.community, grid.street, grid.district)
+
+    def _specificity(self, unit_code: str) -> int:
+        return UNIT_SPECIFICITY.get(self.registry.units[unit_code].tier, 0)
+
+    def _area(self, unit_code: str, candidates: list[Candidate] | None = None) -> Resolution:
+        grids = self.registry.grids_within(unit_code)
+        if len(grids) == 1:  # a community of one grid: that grid
+            return Resolution("confident", [Candidate(grids[0], 0.9, "", (0, 0), "", "area")])
+        return Resolution("area", candidates or [], self.registry.units[unit_code])
+
+    def _one_place_in_several_grids(self, candidates: list[Candidate]) -> Resolution:
+        """A road without a number: ask for it. A compound without its building: its unit."""
+        place_kinds = {p.kind for p in self.registry.places if p.name == candidates[0].place}
+        common = self.registry.lowest_common_unit([c.grid.code for c in candidates])
+        if "road" in place_kinds or common is None:
+            # ``area``: where the ticket goes if the resident cannot say more.
+            return Resolution("needs_detail", candidates[:MAX_CHOICES], common)
+        return self._area(common.code, candidates[:MAX_CHOICES])
 
     def _place_score(
         self, place: Place, siblings: list[Target], number: int | None, unit: str | None

@@ -6,37 +6,20 @@ segmenter) load the generated file, so category words and place names stay one t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from core.taxonomy import Taxonomy
+from grids.registry import load_registry_files
 
 HEADER = ""  # jieba has no comment syntax; data/jieba/README.md says how this file is made
 PLACE_FREQ = 50000
 TERM_FREQ = 20000
 
 
-def _walk_places(node: dict[str, Any]) -> Iterator[str]:
-    for key in ("name",):
-        if node.get(key):
-            yield str(node[key])
-    for alias in node.get("aliases") or []:
-        yield str(alias)
-    for child_key in ("streets", "communities", "grids", "places"):
-        for child in node.get(child_key) or []:
-            yield from _walk_places(child)
-
-
 def place_names(grids_dir: Path) -> list[str]:
-    names: list[str] = []
-    for path in sorted(grids_dir.glob("*.yml")):
-        with path.open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-        names.extend(_walk_places(raw["district"]))
-    return names
+    """Every name, alias and derived short form in the registry ("丰台" for 丰台区)."""
+    return load_registry_files(sorted(grids_dir.glob("*.yml"))).all_names()
 
 
 def taxonomy_terms(taxonomy: Taxonomy) -> list[str]:

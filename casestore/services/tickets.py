@@ -21,8 +21,8 @@ from core.ticket_number import format_ticket_number
 MAX_ATTEMPTS = 3
 # What a ticket takes over from the draft unchanged (JSON-ready: enums as values).
 COPIED_FROM_DRAFT = {
-    "submission_key", "grid_code", "location_text", "latitude", "longitude", "description",
-    "contact_phone", "anonymous", "channel", "conversation_id", "nlu_confidence",
+    "submission_key", "grid_code", "area_code", "location_text", "latitude", "longitude",
+    "description", "contact_phone", "anonymous", "channel", "conversation_id", "nlu_confidence",
     "nlu_candidates", "transcript", "handoff_requested",
 }  # fmt: skip
 
@@ -49,6 +49,8 @@ class TicketFilter:
     overdue: bool = False
     q: str | None = None
     grid_scope: tuple[str, ...] | None = None
+    # A community/street/district queue: tickets in its grids, or filed at it or below it.
+    unit: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (grid codes, unit codes)
 
 
 def _escape_like(text: str) -> str:
@@ -59,6 +61,9 @@ def filtered(query: Select[Ticket], f: TicketFilter, now: datetime) -> Select[Ti
     """``query`` (a select of Ticket) narrowed to the filter."""
     if f.grid_scope is not None:
         query = query.where(Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false())
+    if f.unit is not None:
+        grids, units = f.unit
+        query = query.where(or_(Ticket.grid_code.in_(grids), Ticket.area_code.in_(units)))
     if f.statuses:
         query = query.where(Ticket.status.in_(f.statuses))
     for column, value in (

@@ -23,7 +23,7 @@ from core.clock import local_midnight
 from core.deps import SessionDep, TaxonomyDep
 from core.taxonomy import Taxonomy
 from grids.api import RegistryDep
-from grids.registry import Registry
+from grids.registry import Registry, Unit
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 
@@ -92,7 +92,28 @@ def queue_params(
 QueueParamsDep = Annotated[QueueParams, Depends(queue_params)]
 
 
-def queue_filter(staff: Staff, p: QueueParams, errors: list[str]) -> TicketFilter:
+def unit_codes(registry: Registry | None) -> dict[str, Unit]:
+    return registry.units if registry else {}
+
+
+def unit_filter(
+    registry: Registry | None, code: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """A community, street or district chosen in the place filter: its grids and sub-units."""
+    if not registry or not code or code not in registry.units:
+        return None
+    grids = tuple(g.code for g in registry.grids_within(code))
+    units = tuple(u.code for u in registry.units.values() if code in _ancestors(registry, u))
+    return grids, units
+
+
+def _ancestors(registry: Registry, unit: Unit) -> tuple[str, ...]:
+    return tuple(step["code"] for step in registry.chain(unit.code))
+
+
+def queue_filter(
+    staff: Staff, p: QueueParams, errors: list[str], registry: Registry | None = None
+) -> TicketFilter:
     """The service's filter; problems with the parameters are appended to `errors`."""
     if p.view in VIEW_STATUSES:
         statuses = VIEW_STATUSES[p.view]
@@ -106,7 +127,8 @@ def queue_filter(staff: Staff, p: QueueParams, errors: list[str]) -> TicketFilte
     return TicketFilter(
         statuses=statuses,
         category=p.category or None,
-        grid_code=p.grid or None,
+        grid_code=p.grid if p.grid and p.grid not in unit_codes(registry) else None,
+        unit=unit_filter(registry, p.grid),
         channel=p.channel or None,
         since=local_midnight(since) if since else None,
         until=local_midnight(until + timedelta(days=1)) if until else None,
@@ -116,11 +138,26 @@ def queue_filter(staff: Staff, p: QueueParams, errors: list[str]) -> TicketFilte
     )
 
 
+def area_text(registry: Registry, area: Unit | None) -> str:
+    """ "武侯区 玉林街道 黉门街社区（待社区（村）分派）": a ticket known only at that level."""
+    if area is None:
+        return ""
+    tier = labels.label(labels.TIER, area.tier)
+    return (
+        f"{unit_name(registry, area)}（{labels.PLACEHOLDER['area_queue'].replace('{tier}', tier)}）"
+    )
+
+
+def unit_name(registry: Registry, unit: Unit) -> str:
+    return " ".join(step["name"] for step in reversed(registry.chain(unit.code)))
+
+
 def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str, Any]:
     """One ticket as the queue, the ticket page and the exports show it (labels, local time)."""
     category = taxonomy.get(ticket.category)
     sub = category.subcategory(ticket.subcategory) if category and ticket.subcategory else None
     grid = registry.grids.get(ticket.grid_code) if ticket.grid_code else None
+    area = registry.units.get(ticket.area_code) if ticket.area_code and not grid else None
     level = queue_service.sla_level(ticket)
     return {
         "ticket": ticket,
@@ -129,8 +166,8 @@ def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str
         "category_name": category.name if category else ticket.category,
         "subcategory_name": sub.name if sub else "",
         "confidence": ticket.nlu_confidence,
-        "grid_name": grid.name if grid else "",
-        "grid_full": registry.full_name(grid.code) if grid else "",
+        "grid_name": grid.name if grid else (area.name if area else ""),
+        "grid_full": registry.full_name(grid.code) if grid else area_text(registry, area),
         "location_text": ticket.location_text,
         "description": ticket.description,
         "channel_label": labels.label(labels.CHANNEL, ticket.channel),
@@ -153,6 +190,11 @@ def _filter_context(
         for g in registry.grids.values()
         if staff.sees_grid(g.code)
     ]
+    if staff.grid_scope is None:  # the queues of communities, streets and districts
+        grids = [
+            (u.code, f"{unit_name(registry, u)}（{labels.label(labels.TIER, u.tier)}）")
+            for u in sorted(registry.units.values(), key=lambda u: u.code)
+        ] + grids
     return {
         "params": params,
         "views": list(labels.QUEUE_VIEW.items())
@@ -175,7 +217,7 @@ def queue_page(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     errors: list[str] = []
-    f = queue_filter(staff, params, errors)
+    f = queue_filter(staff, params, errors, registry)
     rows, total = queue_service.list_queue(
         session=session, f=f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
@@ -205,7 +247,7 @@ def export(
 ) -> Response:
     """The filtered list as XLSX or CSV (UTF-8 with BOM so Excel reads the Chinese)."""
     errors: list[str] = []
-    f = queue_filter(staff, params, errors)
+    f = queue_filter(staff, params, errors, registry)
     if errors or fmt not in {"csv", "xlsx"}:
         return JSONResponse({"detail": errors[0] if errors else "只支持 csv 或 xlsx"}, 422)
     rows = (row_view(t, taxonomy, registry) for t in queue_service.iter_all(session=session, f=f))

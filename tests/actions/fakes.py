@@ -90,6 +90,7 @@ class FakeCaseStore:
         self.categories = taxonomy.load(data_dir / "taxonomy.yml")
         self.tickets: dict[str, dict[str, Any]] = {}
         self.places: dict[str, list[dict[str, Any]]] = {}  # place text -> grid candidates
+        self.resolutions: dict[str, dict[str, Any]] = {}  # place text -> the whole answer
         self.points: dict[tuple[float, float], list[dict[str, Any]]] = {}
         self.ratings: list[tuple[str, dict[str, Any]]] = []
         self.events: list[tuple[str, dict[str, Any]]] = []
@@ -200,12 +201,15 @@ class FakeCaseStore:
             found = self.points.get((latitude, longitude), [])
             source = "gps"
         elif text.strip():
+            answer = next((r for place, r in self.resolutions.items() if place in text), None)
+            if answer is not None:
+                return _json(200, {"source": "text", "area": None, "candidates": [], **answer})
             found = next((c for place, c in self.places.items() if place in text), [])
             source = "text"
         else:
             return _detail(422, "请提供地点描述 text，或经纬度 latitude/longitude")
         status = "none" if not found else "confident" if len(found) == 1 else "ambiguous"
-        return _json(200, {"status": status, "source": source, "candidates": found})
+        return _json(200, {"status": status, "source": source, "candidates": found, "area": None})
 
     def _add_example(self, body: dict[str, Any]) -> httpx.Response:
         intent = body.get("intent")

@@ -336,6 +336,8 @@ async def test_ambiguous_place_asks_which_grid(store: FakeCaseStore) -> None:
     assert required == ["description", "category", "location", "grid_choice", "contact"]
     await grid.ActionAskGridChoice().run(dispatcher, tracker, {"responses": {}})
     assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["g1", "g2", "都不是"]
+    # Residents are shown places, never grid names.
+    assert not any("网格" in b["title"] for b in dispatcher.messages[-1]["buttons"])
     picked = form.validate_grid_choice("g2", dispatcher, tracker, DOMAIN)
     assert picked["grid_code"] == "g2" and picked["grid_candidates"] is None
     assert picked["grid_name"] == "玉林北路社区 第二网格"
@@ -359,6 +361,49 @@ async def test_unknown_place_asks_a_landmark_once_then_goes_to_the_street_queue(
     answer = await form.validate_landmark("不清楚", dispatcher, tracker, domain)
     assert answer["grid_code"] is None and answer["needs_landmark"] is False
     assert answer["grid_name"] == "待分拨（由街道统一分派）"
+
+
+AREA = {"code": "510107001001", "name": "黉门街社区", "tier": "community",
+        "full_name": "武侯区 玉林街道 黉门街社区"}  # fmt: skip
+AREA_DOMAIN = {
+    "responses": {
+        "utter_grid_area": [{"text": "{area}（统一分派）"}],
+        "utter_grid_unassigned": [{"text": "待分拨（由街道统一分派）"}],
+    }
+}
+
+
+async def test_a_road_through_several_grids_asks_for_the_number_not_the_grid(
+    store: FakeCaseStore,
+) -> None:
+    store.resolutions["黉门街 36号"] = {"status": "confident", "candidates": CANDIDATES[:1]}
+    store.resolutions["黉门街"] = {"status": "needs_detail", "candidates": CANDIDATES, "area": AREA}
+    form = petition_form.ValidatePetitionForm()
+    dispatcher = CollectingDispatcher()
+    result = await form.validate_location("黉门街", dispatcher, make_tracker(), AREA_DOMAIN)
+    assert result["needs_landmark"] is True and result["grid_candidates"] is None
+    tracker = make_tracker(slots={**FILLED, **result})
+    required = await form.required_slots([], dispatcher, tracker, AREA_DOMAIN)
+    assert "landmark" in required and "grid_choice" not in required
+    numbered = await form.validate_landmark("36号", dispatcher, tracker, AREA_DOMAIN)
+    assert numbered["grid_code"] == "g1" and numbered["needs_landmark"] is False
+    # Cannot say more: the community the road lies in takes it, not the street's pool.
+    unknown = await form.validate_landmark("不清楚", dispatcher, tracker, AREA_DOMAIN)
+    assert unknown["area_code"] == AREA["code"] and unknown["needs_landmark"] is False
+    vague = await form.validate_landmark("路口", dispatcher, tracker, AREA_DOMAIN)
+    assert vague["area_code"] == AREA["code"] and vague["grid_code"] is None
+    assert vague["grid_name"] == "武侯区 玉林街道 黉门街社区（统一分派）"
+
+
+async def test_a_community_named_alone_goes_to_its_queue(store: FakeCaseStore) -> None:
+    store.resolutions["黉门街社区"] = {"status": "area", "area": AREA}
+    form = petition_form.ValidatePetitionForm()
+    tracker = make_tracker()
+    result = await form.validate_location("黉门街社区门口", CollectingDispatcher(), tracker,
+                                          AREA_DOMAIN)  # fmt: skip
+    assert result["area_code"] == AREA["code"] and result["needs_landmark"] is False
+    tracker = make_tracker(slots={**FILLED, **result, "submission_key": "k" * 12})
+    assert petition_form.build_payload(tracker)["area_code"] == AREA["code"]
 
 
 async def test_shared_location_answers_with_the_grid_of_the_point(store: FakeCaseStore) -> None:

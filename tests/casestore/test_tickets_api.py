@@ -125,7 +125,7 @@ def test_ticket_carries_grid_and_worker(client: TestClient, auth: dict[str, str]
     body = draft_body(grid_code="510107001001001")
     ticket = client.post("/api/v1/tickets", json=body, headers=auth).json()
     assert ticket["grid_worker_name"] and ticket["queue"].startswith("网格：")
-    assert ticket["grid_name"].startswith("武侯区 玉林街道 黄门街社区")
+    assert ticket["grid_name"].startswith("武侯区 玉林街道 黉门街社区")
     unassigned = client.post(
         "/api/v1/tickets", json=draft_body(submission_key="k-unassigned"), headers=auth
     ).json()
@@ -136,3 +136,20 @@ def test_ticket_carries_grid_and_worker(client: TestClient, auth: dict[str, str]
         headers=auth,
     )
     assert bad.status_code == 422 and "未知的网格" in bad.json()["detail"]
+
+
+def test_a_ticket_known_only_at_community_level_is_in_that_queue(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    body = draft_body(submission_key="k-area-0001", area_code="510107001001")
+    response = client.post("/api/v1/tickets", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    ticket = response.json()
+    assert ticket["area_code"] == "510107001001" and ticket["grid_code"] is None
+    assert ticket["queue"] == "社区（村）：黉门街社区"
+    bad = client.post(
+        "/api/v1/tickets",
+        json=draft_body(submission_key="k-bad-area-0001", area_code="510107001001001"),  # a grid
+        headers=auth,
+    )
+    assert bad.status_code == 422 and "未知的社区" in bad.json()["detail"]

@@ -75,6 +75,22 @@ def test_grid_worker_sees_only_own_grid(client: TestClient, settings: Settings) 
     assert mine in export and theirs not in export
 
 
+def test_community_and_street_queues_hold_their_grids_and_area_tickets(
+    staff_client: TestClient,
+) -> None:
+    in_grid = file(staff_client, 1)  # a grid of 黉门街社区
+    at_community = file(staff_client, 2, grid_code=None, area_code="510107001001",
+                        description="社区门口的垃圾没人收")  # fmt: skip
+    elsewhere = file(staff_client, 3, grid_code="110106001001001", description="北京的井盖坏了")
+    community = staff_client.get("/", params={"grid": "510107001001", "view": "all"}).text
+    assert in_grid in community and at_community in community and elsewhere not in community
+    street = staff_client.get("/", params={"grid": "510107001", "view": "all"}).text
+    assert in_grid in street and at_community in street and elsewhere not in street
+    assert "武侯区 玉林街道 黉门街社区（社区（村））" in community  # the filter's option
+    page = staff_client.get(f"/tickets/{at_community}").text
+    assert "武侯区 玉林街道 黉门街社区（待社区（村）分派）" in page
+
+
 def test_exports_follow_the_filter(staff_client: TestClient) -> None:
     first = file(staff_client, 1, description='=HYPERLINK("http://x")路灯坏了')
     file(staff_client, 2, category="disputes", description="邻居装修噪音")

@@ -20,7 +20,7 @@ def test_text_resolution(client: TestClient, auth: dict[str, str]) -> None:
     assert village["candidates"][0]["grid_name"].startswith("白佛村三组")
     assert resolve(client, auth, text="我家楼下的路灯坏了")["status"] == "none"
     vague = resolve(client, auth, text="玉林北路上的路灯坏了好几盏")
-    assert vague["status"] == "ambiguous" and 2 <= len(vague["candidates"]) <= 4
+    assert vague["status"] == "needs_detail" and 2 <= len(vague["candidates"]) <= 4
 
 
 def test_gps_resolution(client: TestClient, auth: dict[str, str]) -> None:

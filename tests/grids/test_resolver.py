@@ -44,8 +44,52 @@ def test_buildings_village_groups_and_typos(resolver: Resolver) -> None:
     assert unsure.candidates[0].grid.code == expected
 
 
+def test_a_road_through_several_grids_without_a_number_asks_for_it(resolver: Resolver) -> None:
+    result = resolver.resolve_text("玉林北路上的路灯坏了")
+    assert result.status == "needs_detail"
+    assert len({c.grid.code for c in result.candidates}) >= 2
+    assert {c.place for c in result.candidates} == {"玉林北路"}
+    assert result.area is not None and result.area.tier in ("community", "street")
+    # The number settles it.
+    assert resolver.resolve_text("玉林北路18号的路灯坏了").status == "confident"
+
+
+def test_the_seed_spelling_and_the_registry_spelling_both_resolve(resolver: Resolver) -> None:
+    right = resolver.resolve_text("黉门街36号门口")
+    old = resolver.resolve_text("黄门街36号门口")
+    traditional = resolver.resolve_text("黃門街３６號門口")
+    assert right.status == old.status == traditional.status == "confident"
+    assert right.candidates[0].grid.code == old.candidates[0].grid.code
+    assert traditional.candidates[0].grid.code == right.candidates[0].grid.code
+    assert right.candidates[0].grid.name.startswith("黉门街社区")
+
+
+@pytest.mark.parametrize(
+    ("text", "tier", "name"),
+    [
+        ("黉门街社区门口的垃圾没人收", "community", "黉门街社区"),
+        ("白佛村里的垃圾站几天没清了", "community", "白佛村"),
+        ("嘉园小区里面路灯不亮", "community", "嘉园社区"),
+        ("玉林那边晚上好多烧烤摊", "street", "玉林街道"),
+        ("武侯区有人乱倒建筑垃圾", "district", "武侯区"),
+        ("丰台这边共享单车太多", "district", "丰台区"),  # short form derived from 丰台区
+        ("长寿苑小区北门乱停车", "community", "长寿苑社区"),  # a compound split across grids
+    ],
+)
+def test_a_place_named_only_at_a_higher_level_goes_to_that_level(
+    resolver: Resolver, text: str, tier: str, name: str
+) -> None:
+    result = resolver.resolve_text(text)
+    assert result.status == "area", result
+    assert result.area is not None and (result.area.tier, result.area.name) == (tier, name)
+
+
+def test_a_place_that_is_also_a_units_name_means_the_place(resolver: Resolver) -> None:
+    result = resolver.resolve_text("火车南站门口有人拉客")  # a landmark and a street's short form
+    assert result.status == "confident"
+
+
 def test_vague_or_unknown_places(resolver: Resolver) -> None:
-    assert resolver.resolve_text("玉林北路上的路灯坏了").status == "ambiguous"
     for text in ("我家楼下", "幸福花园5栋", "", "小区门口的路灯坏了", "长" * 10000):
         assert resolver.resolve_text(text).status == "none", text
 

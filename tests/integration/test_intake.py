@@ -188,7 +188,7 @@ def test_shared_gps_point_lands_in_its_grid(stack: Stack) -> None:
     gps = '/share_location{"latitude":30.6375,"longitude":104.0525}'
     report_then_place(jay, "门口的井盖不见了，晚上很危险", gps)
     summary = jay.text_of(jay.say("匿名"))
-    assert "【网格】黄门街社区 黄门街社区第一网格" in summary
+    assert "【网格】黉门街社区 黉门街社区第一网格" in summary
     ticket = fetch_ticket(stack, confirm(jay))
     assert ticket["grid_code"] == "510107001001001"
     assert (ticket["latitude"], ticket["longitude"]) == (30.6375, 104.0525)

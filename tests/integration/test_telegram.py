@@ -17,7 +17,7 @@ from tests.integration.services import Service, Stack, telegram_bot
 pytestmark = pytest.mark.integration
 
 NUMBER = re.compile(r"工单号：(\d{13})")
-# A point in 黄门街社区第一网格 (see tests/integration/test_intake.py).
+# A point in 黉门街社区第一网格 (see tests/integration/test_intake.py).
 POINT = (30.6375, 104.0525)
 GRID = "510107001001001"
 

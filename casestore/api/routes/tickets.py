@@ -30,6 +30,17 @@ from grids.registry import Registry
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], dependencies=[ServiceAuth])
 
 
+def queue_label(ticket: Ticket, registry: Registry | None) -> str:
+    """Whose queue the ticket is in: its grid, else the community/street/district named."""
+    grid = registry.grids.get(ticket.grid_code) if registry and ticket.grid_code else None
+    if grid:
+        return f"{labels.TIER['grid']}：{grid.name}"
+    area = registry.units.get(ticket.area_code) if registry and ticket.area_code else None
+    if area:
+        return f"{labels.label(labels.TIER, area.tier)}：{area.name}"
+    return labels.UNASSIGNED_QUEUE
+
+
 def to_out(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = None) -> TicketOut:
     category = taxonomy.get(ticket.category)
     sub = category.subcategory(ticket.subcategory) if category else None
@@ -40,7 +51,7 @@ def to_out(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = None)
             "grid_name": registry.full_name(grid.code) if registry and grid else None,
             "grid_worker_name": grid.worker_name if grid else None,
             "grid_worker_phone": grid.worker_phone if grid else None,
-            "queue": f"网格：{grid.name}" if grid else "待分拨（街道）",
+            "queue": queue_label(ticket, registry),
             "status_label": labels.STATUS[TicketStatus(ticket.status)],
             "category_name": category.name if category else ticket.category,
             "sla_days": (sub.sla_days if sub else category.sla_days) if category else 0,
@@ -68,6 +79,8 @@ def create_ticket(
     """File a confirmed petition. Repeating a submission key returns the first ticket (200)."""
     if draft.grid_code and draft.grid_code not in registry.grids:
         raise HTTPException(status_code=422, detail=f"未知的网格编码：{draft.grid_code}")
+    if draft.area_code and draft.area_code not in registry.units:
+        raise HTTPException(status_code=422, detail=f"未知的社区、街道或区编码：{draft.area_code}")
     try:
         ticket, created = ticket_service.create_ticket(
             session=session, draft=draft, taxonomy=taxonomy
