@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from bench.nlu import ROOT, Classifiers, load_examples, pipeline_config
 from nlu import text_features
 from nlu import tokenizer as tokenizer_module
+from nlu.linear_component import AveragedSGD
 from nlu.text_features import DEFAULT_FEATURE_CONFIG, Lexicon, document, lexicon_for
 
 
@@ -87,8 +87,7 @@ def main() -> None:
     for name, (lexicon, _) in variants.items():
         pipeline = text_features.make_pipeline(
             config,
-            LogisticRegression(C=float(config.get("C", 10.0)), max_iter=3000,
-                               class_weight="balanced", random_state=42),
+            AveragedSGD(alpha=float(config.get("alpha", 3e-6))),
         )  # fmt: skip
         docs = [document(m, lexicon) for m in reports]
         predicted = cross_val_predict(pipeline, np.array(docs, dtype=object), labels, cv=folds)

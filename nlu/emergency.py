@@ -3,7 +3,9 @@
 A resident describing an emergency in progress must be told to call 119 / 110 / 120 before
 anything else, whatever the statistical classifier thinks. The patterns are the training
 data's ``regex: emergency_<service>`` entries, so they are versioned and fingerprinted with
-the rest of the NLU data.
+the rest of the NLU data. ``regex: emergency_guard`` lists words that, earlier in the same
+sentence, make the wording habitual, past or hypothetical ("天天半夜还在打架", "差点被车撞"):
+letters about a danger are petitions, not emergencies in progress.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from nlu.stored_component import StoredComponent
 
 EMERGENCY_INTENT = "emergency"
 PATTERN_PREFIX = "emergency_"
+GUARD = "guard"  # regex: emergency_guard
+SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 INTENT_RANKING = "intent_ranking"
 
 
@@ -52,8 +56,17 @@ class EmergencyClassifier(StoredComponent):
     def _use(self, patterns: Dict[str, List[str]]) -> None:
         self.patterns = patterns
         self._compiled = {
-            service: [re.compile(p) for p in items] for service, items in patterns.items()
+            service: [re.compile(p) for p in items]
+            for service, items in patterns.items()
+            if service != GUARD
         }
+        self._guards = [re.compile(p) for p in patterns.get(GUARD, [])]
+
+    def _guarded(self, text: str, start: int) -> bool:
+        """Whether a guard word stands before ``start`` in the same sentence."""
+        ends = [m.end() for m in SENTENCE_END.finditer(text, 0, start)]
+        before = text[ends[-1] if ends else 0 : start]
+        return any(g.search(before) for g in self._guards)
 
     def train(self, training_data: TrainingData) -> Resource:
         patterns: Dict[str, List[str]] = {}
@@ -75,7 +88,11 @@ class EmergencyClassifier(StoredComponent):
         return [
             service
             for service, patterns in self._compiled.items()
-            if any(p.search(text) for p in patterns)
+            if any(
+                not self._guarded(text, match.start())
+                for p in patterns
+                for match in p.finditer(text)
+            )
         ]
 
     def process(self, messages: List[Message]) -> List[Message]:

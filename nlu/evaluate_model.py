@@ -18,14 +18,39 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List  # noqa: UP035  (Rasa-side module, Python 3.10)
 
+BATCH = 256
+
+
+def parse_all(model: Path, texts: List[str]) -> List[Dict[str, Any]]:
+    """Parse results for every text, a batch at a time through the model's NLU graph.
+
+    What the server's ``parse_message`` does for one message, done for a list: every
+    component processes the batch at once, which on thousands of held-back letters is many
+    times faster than one message after another.
+    """
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    processor = Agent.load(str(model)).processor
+    if processor is None:
+        raise RuntimeError(f"{model} has no NLU pipeline")
+    target = processor.model_metadata.nlu_target
+    tracker = DialogueStateTracker.from_events("evaluate", [])
+    parsed: List[Dict[str, Any]] = []
+    for start in range(0, len(texts), BATCH):
+        batch = [UserMessage(text) for text in texts[start : start + BATCH]]
+        results = processor.graph_runner.run(
+            inputs={PLACEHOLDER_MESSAGE: batch, PLACEHOLDER_TRACKER: tracker}, targets=[target]
+        )
+        parsed += [m.as_dict(only_output_properties=True) for m in results[target]]
+    return parsed
+
 
 async def predict(model: Path, texts: List[str]) -> List[Dict[str, Any]]:
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(model))
     predictions = []
-    for text in texts:
-        parsed = await agent.parse_message(text)
+    for parsed in parse_all(model, texts):
         intent = parsed.get("intent") or {}
         predictions.append(
             {

@@ -1,17 +1,29 @@
-"""Shared life cycle of the linear text classifiers: config, persistence, fingerprint."""
+"""Shared life cycle of the linear text classifiers: config, persistence, fingerprint.
+
+The model is ``AveragedSGD``: logistic regression fitted by stochastic gradient descent a few
+times with different seeds, the weights averaged into one linear model. On the independent
+evaluation set it is as accurate as scikit-learn's LogisticRegression (lbfgs) or better, and
+trains 10–20 times faster, which matters once thousands of letters are imported
+(docs/benchmarks.md, "NLU"). One averaged model keeps the file as small as one run's.
+"""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import joblib
+import numpy as np
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.tokenizers.tokenizer import Tokenizer
-from sklearn.linear_model import LogisticRegression
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.utils.extmath import safe_sparse_dot
 
 from nlu.stored_component import StoredComponent
 from nlu.text_features import (
@@ -25,6 +37,50 @@ from nlu.text_features import (
 log = logging.getLogger(__name__)
 
 
+class AveragedSGD(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Logistic regression by SGD, ``runs`` seeds averaged into one model (one-vs-rest)."""
+
+    def __init__(
+        self, alpha: float = 3e-6, runs: int = 5, max_iter: int = 30, random_state: int = 42
+    ) -> None:
+        self.alpha = alpha
+        self.runs = runs
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, features: Any, labels: List[str]) -> AveragedSGD:
+        fitted = []
+        with warnings.catch_warnings():
+            # A run stopping at max_iter is expected: averaging the runs settles the weights.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for run in range(int(self.runs)):
+                model = SGDClassifier(
+                    loss="log_loss",
+                    alpha=float(self.alpha),
+                    max_iter=int(self.max_iter),
+                    tol=1e-3,
+                    random_state=int(self.random_state) + run,
+                    n_jobs=2,  # one-vs-rest classes in parallel (the machine kind has 2 cores)
+                )
+                fitted.append(model.fit(features, labels))
+        self.classes_ = fitted[0].classes_
+        self.coef_ = np.mean([m.coef_ for m in fitted], axis=0).astype(np.float32)
+        self.intercept_ = np.mean([m.intercept_ for m in fitted], axis=0)
+        return self
+
+    def decision_function(self, features: Any) -> Any:
+        return safe_sparse_dot(features, self.coef_.T, dense_output=True) + self.intercept_
+
+    def predict_proba(self, features: Any) -> Any:
+        scores = expit(self.decision_function(features))
+        if scores.shape[1] == 1:  # two classes: one weight vector
+            return np.hstack([1 - scores, scores])
+        return scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
+
+    def predict(self, features: Any) -> Any:
+        return self.classes_[np.argmax(self.predict_proba(features), axis=1)]
+
+
 class LinearTextComponent(StoredComponent):
     """A TF-IDF + logistic-regression model over ``nlu.text_features`` documents.
 
@@ -34,17 +90,13 @@ class LinearTextComponent(StoredComponent):
     MODEL_FILE = "linear.joblib"
 
     @classmethod
-    def required_components(cls) -> List[type]:
-        return [Tokenizer]
-
-    @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         # The dictionary and the taxonomy are read at training time, outside the training data.
         return fingerprint({**cls.get_default_config(), **config})
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {**DEFAULT_FEATURE_CONFIG, "C": 10.0, "random_seed": 42}
+        return {**DEFAULT_FEATURE_CONFIG, "alpha": 3e-6, "runs": 5, "random_seed": 42}
 
     def __init__(
         self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource
@@ -63,10 +115,9 @@ class LinearTextComponent(StoredComponent):
         if len(set(labels)) < 2:
             log.warning("%s found fewer than two labels; not trained", type(self).__name__)
             return self._resource
-        classifier = LogisticRegression(
-            C=float(self.config["C"]),
-            max_iter=3000,
-            class_weight="balanced",
+        classifier = AveragedSGD(
+            alpha=float(self.config["alpha"]),
+            runs=int(self.config["runs"]),
             random_state=int(self.config["random_seed"]),
         )
         self.lexicon = lexicon_for(self.config)
@@ -75,7 +126,12 @@ class LinearTextComponent(StoredComponent):
         return self.persist()
 
     def save(self, directory: Path) -> None:
-        joblib.dump((self.pipeline, self.lexicon), directory / self.MODEL_FILE)
+        if self.pipeline is not None:
+            for _name, vectorizer in self.pipeline.named_steps["features"].transformer_list:
+                # The n-grams cut by max_features: only for inspection, and with thousands of
+                # imported letters they would be most of the model file.
+                vectorizer.stop_words_ = None
+        joblib.dump((self.pipeline, self.lexicon), directory / self.MODEL_FILE, compress=3)
 
     def restore(self, directory: Path) -> None:
         self.pipeline, self.lexicon = joblib.load(directory / self.MODEL_FILE)

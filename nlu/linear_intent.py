@@ -2,8 +2,8 @@
 
 Measured on this machine kind (the team's notes on Rasa NLU costs, and docs/benchmarks.md) a linear
 model on these features is as accurate as DIET on resident letters, trains in seconds instead
-of minutes, and its probabilities are usable for the low-confidence fallback. DIET stays in
-the pipeline for entities only.
+of minutes, and its probabilities are usable for the low-confidence fallback. Entities are a
+CRF's job (config.yml).
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
 """Subcategory (二级分类) classifier trained on the examples' ``metadata.subcategory``.
 
+It is also a second opinion on the category: the probability mass it puts on the predicted
+category's subcategories agrees with the intent classifier when both are right. The report
+intent's confidence becomes the geometric mean of the two (``category_confidence``), which
+FallbackClassifier then reads: on the independent evaluation set this ranks the classifier's
+errors far better than either confidence alone (docs/benchmarks.md, "Calibration").
+
 Runs after the intent classifiers: for a ``report_<category>`` intent it ranks only that
 category's subcategories and sets ``subcategory`` ({name, confidence}) and
 ``subcategory_ranking`` (top 3) on the parse result; other intents get no subcategory.
@@ -7,12 +13,17 @@ category's subcategories and sets ``subcategory`` ({name, confidence}) and
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, METADATA
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    METADATA,
+    PREDICTED_CONFIDENCE_KEY,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -22,6 +33,8 @@ from nlu.text_features import (
 )
 
 REPORT_PREFIX = "report_"
+INTENT_RANKING = "intent_ranking"
+FALLBACK_INTENT = "nlu_fallback"
 LABEL_SEPARATOR = "/"
 
 
@@ -40,6 +53,13 @@ class SubcategoryClassifier(LinearTextComponent):
     """Ranks the subcategories of the predicted report category."""
 
     MODEL_FILE = "subcategory.joblib"
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        # A report whose combined confidence is below this becomes nlu_fallback (the bot
+        # offers the likeliest categories); 0 turns it off. Chosen on the independent
+        # evaluation set: at most 10 % of residents asked, most errors caught.
+        return {**LinearTextComponent.get_default_config(), "fallback_threshold": 0.0}
 
     def train(self, training_data: TrainingData) -> Resource:
         examples, labels = [], []
@@ -68,7 +88,8 @@ class SubcategoryClassifier(LinearTextComponent):
             allowed = [i for i, c in enumerate(classes) if c.split(LABEL_SEPARATOR)[0] == intent]
             if not allowed:
                 continue
-            total = float(np.sum(row[allowed])) or 1.0
+            mass = float(np.sum(row[allowed]))
+            total = mass or 1.0
             ranked = sorted(allowed, key=lambda i: row[i], reverse=True)[:3]
             ranking = [
                 {
@@ -79,4 +100,22 @@ class SubcategoryClassifier(LinearTextComponent):
             ]
             message.set("subcategory", ranking[0], add_to_output=True)
             message.set("subcategory_ranking", ranking, add_to_output=True)
+            self._combine_confidence(message, mass, float(self.config["fallback_threshold"]))
         return messages
+
+    @staticmethod
+    def _combine_confidence(message: Message, mass: float, threshold: float) -> None:
+        """The report intent's confidence: both classifiers' agreement on the category."""
+        intent = dict(message.get(INTENT))
+        combined = float(np.sqrt(max(0.0, float(intent[PREDICTED_CONFIDENCE_KEY])) * mass))
+        intent["model_confidence"] = intent[PREDICTED_CONFIDENCE_KEY]
+        intent[PREDICTED_CONFIDENCE_KEY] = combined
+        message.set(INTENT, intent, add_to_output=True)
+        ranking = [dict(r) for r in message.get(INTENT_RANKING) or []]
+        if ranking and ranking[0].get(INTENT_NAME_KEY) == intent[INTENT_NAME_KEY]:
+            ranking[0][PREDICTED_CONFIDENCE_KEY] = combined
+            message.set(INTENT_RANKING, ranking, add_to_output=True)
+        if combined < threshold:  # as FallbackClassifier does it
+            fallback = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: threshold}
+            message.set(INTENT, fallback, add_to_output=True)
+            message.set(INTENT_RANKING, [fallback, *ranking], add_to_output=True)

@@ -27,7 +27,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("browser-stack")
-    # Training from the console uses the small test configuration (DIET 2 epochs).
+    # Training from the console uses the small test configuration (tests/data/config-small.yml).
     small = {"TRAINING_CONFIG": str(ROOT / "tests" / "data" / "config-small.yml")}
     running = start_stack(workdir, extra_env=small)
     try:

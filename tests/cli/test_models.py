@@ -75,7 +75,8 @@ def test_train_out_writes_a_model_file_only(
     assert lines[0] == "开始训练 Rasa 模型（数据未变化时 Rasa 会直接复用已有结果）…"
     assert lines[1].startswith(f"模型已保存：{out / 'petition.tar.gz'}（")
     [call] = calls(cli_settings.rasa_env_dir)
-    assert "--force" not in call["argv"] and call["argv"][-1] == "petition"
+    argv = call["argv"]
+    assert "--force" not in argv and argv[argv.index("--fixed-model-name") + 1] == "petition"
     assert main(["models", "list"]) == 0
     assert capsys.readouterr().out.strip() == "还没有模型版本"
 

@@ -54,7 +54,7 @@ def test_import_writes_training_data_and_holdout_under_var(
     assert snapshot(cli_settings.project_dir) == before
     trained = yaml.safe_load(target.read_text("utf-8"))["nlu"][0]
     assert trained["intent"] == "report_environmental_protection"
-    assert trained["examples"][0]["text"] == ROWS[0][0]
+    assert trained["examples"] == f"- {ROWS[0][0]}\n"
     assert [r["text"] for r in csv.DictReader(holdout.open(encoding="utf-8"))] == [ROWS[1][0]]
     assert main([*args, "--holdout", "0.4", "--name", "again"]) == 2  # known or held back
     assert "没有可导入的新样本" in capsys.readouterr().err

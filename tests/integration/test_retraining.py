@@ -1,7 +1,7 @@
 """The retraining loop: correction → accepted → trained → compared → active → rolled back.
 
 Runs its own stack (the activation swaps that stack's model) and trains once with the small
-test configuration (DIET 2 epochs), about four minutes in all.
+test configuration (tests/data/config-small.yml).
 """
 
 from __future__ import annotations

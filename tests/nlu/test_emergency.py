@@ -41,6 +41,8 @@ def parse(classifier: EmergencyClassifier, text: str) -> Message:
         ("菜市场有人晕倒了", ["medical"]),
         ("有人被车撞了，流了好多血", ["medical"]),
         ("隔壁煤气泄漏了", ["fire"]),
+        ("救命！有人拿刀追我", ["police"]),
+        ("天天吵。现在楼下有人在打架了！", ["police"]),  # a guard in another sentence
     ],
 )
 def test_emergency_wording_overrides_the_intent(
@@ -58,6 +60,11 @@ def test_emergency_wording_overrides_the_intent(
     [
         "消防通道被电动车堵了，万一着火了怎么办",
         "楼道里堆满杂物，如果着火了根本跑不出去",
+        "低保是困难群众的救命钱，不能变成关系保",
+        "消防通道是救命的通道，不能堵",
+        "烧烤摊那边醉汉天天半夜吵架，凌晨一两点还在打架",
+        "有一次，车上一位老人中暑晕倒了。希望换新空调车",
+        "那人闯红灯，我差点被车撞到",
         "路灯坏了好几天",
         "/affirm",
     ],

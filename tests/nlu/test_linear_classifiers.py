@@ -62,11 +62,15 @@ def test_train_persist_load_and_predict(tmp_path: Path) -> None:
     messages = [Message.build(text="公司拖欠我的工资"), Message.build(text="您好在吗")]
     tokenizer.process(messages)
     intent.process(messages)
-    sub.process(messages)
     wages, hello = messages
-    assert wages.get("intent")["name"] == "report_labor_social_security"
     ranking = wages.get("intent_ranking")
     assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-6
+    sub.process(messages)
+    assert wages.get("intent")["name"] == "report_labor_social_security"
+    # The report's confidence is now both classifiers' agreement on the category.
+    own = wages.get("intent")["model_confidence"]
+    assert own > 0.5 and 0.5 < wages.get("intent")["confidence"] <= 1.0
+    assert wages.get("intent_ranking")[0]["confidence"] == wages.get("intent")["confidence"]
     assert wages.get("subcategory")["name"] == "unpaid_wages"
     assert {r["name"] for r in wages.get("subcategory_ranking")} == {
         "unpaid_wages",
@@ -91,3 +95,23 @@ def test_places_are_masked_for_classification(tmp_path: Path) -> None:
     tokenizer.process([message])
     doc = document(message, lexicon)
     assert PLACE in doc and "长寿苑" not in doc and "0栋" in doc
+
+
+def test_a_report_the_two_classifiers_disagree_on_becomes_a_fallback() -> None:
+    from nlu.subcategory import SubcategoryClassifier as Sub
+
+    message = Message.build(text="x")
+    message.set("intent", {"name": "report_disputes", "confidence": 0.9})
+    message.set("intent_ranking", [{"name": "report_disputes", "confidence": 0.9},
+                                   {"name": "report_other", "confidence": 0.1}])  # fmt: skip
+    Sub._combine_confidence(message, 0.1, threshold=0.6)  # sqrt(0.9 * 0.1) = 0.3
+    assert message.get("intent")["name"] == "nlu_fallback"
+    ranking = message.get("intent_ranking")
+    assert [r["name"] for r in ranking] == ["nlu_fallback", "report_disputes", "report_other"]
+    assert abs(ranking[1]["confidence"] - 0.3) < 1e-9
+    agreed = Message.build(text="y")
+    agreed.set("intent", {"name": "report_disputes", "confidence": 0.9})
+    agreed.set("intent_ranking", [{"name": "report_disputes", "confidence": 0.9}])
+    Sub._combine_confidence(agreed, 0.9, threshold=0.6)
+    assert agreed.get("intent")["name"] == "report_disputes"
+    assert abs(agreed.get("intent")["confidence"] - 0.9) < 1e-9

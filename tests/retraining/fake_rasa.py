@@ -37,6 +37,7 @@ parser.add_argument("--data", nargs="+", default=[])
 parser.add_argument("--out")
 parser.add_argument("--fixed-model-name")
 parser.add_argument("--force", action="store_true")
+parser.add_argument("--skip-validation", action="store_true")
 args = parser.parse_args()
 print("Epochs: 100%", flush=True)
 if (home / "sleep").exists():

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from openpyxl import Workbook
 
 from core.taxonomy import Taxonomy
@@ -48,8 +49,9 @@ def test_labels_map_by_name_code_or_mapping(tmp_path: Path, taxonomy: Taxonomy) 
     assert result.skipped == {"空文本 empty text": 1, "重复 duplicate": 1}
     assert result.truncated == 1
     assert "[" not in result.examples[-1].text  # never read as Rasa entity markup
-    yaml_text = history.to_rasa_yaml(result.examples)
-    assert "intent: report_disputes" in yaml_text and "source: import:t.csv" in yaml_text
+    data = yaml.safe_load(history.to_rasa_yaml(result.examples))
+    disputes = next(b for b in data["nlu"] if b["intent"] == "report_disputes")
+    assert disputes["metadata"] == {"source": "import:t.csv", "subcategory": "neighbor_disputes"}
 
 
 def test_existing_examples_are_duplicates(tmp_path: Path, taxonomy: Taxonomy) -> None:

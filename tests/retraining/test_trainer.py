@@ -31,7 +31,7 @@ def test_the_project_data_alone(workspace: Workspace, rasa_env: Path, tmp_path: 
     argv = call["argv"]
     assert argv[argv.index("--config") + 1] == str(workspace.project / "config.yml")
     assert argv[argv.index("--domain") + 1] == str(workspace.project / "domain.yml")
-    assert argv[-1] == "--force"
+    assert argv[-1] == "--force" and "--skip-validation" in argv
     seen = model(result.model)
     assert "report_urban_construction" in seen["intents"]
     assert "report_energy" not in seen["intents"] and "taxonomy-additions.txt" not in seen["jieba"]
@@ -65,7 +65,8 @@ def test_imported_history_and_additions_are_trained_from_var(
     assert seen["subcategories"]["urban_construction"][-1] == "street_signs"
     assert seen["jieba"]["userdict.txt"] == (project / "data/jieba/userdict.txt").read_text()
     assert "充电桩 20000 n" in seen["jieba"]["taxonomy-additions.txt"]
-    assert seen["config"]["pipeline"][0]["dictionary_path"] == "data/jieba"
+    tokenizer = next(c for c in seen["config"]["pipeline"] if "Tokenizer" in c["name"])
+    assert tokenizer["dictionary_path"] == "data/jieba"
     [call] = calls(rasa_env)
     assert call["cwd"] != str(project) and "--force" not in call["argv"]
     assert not (tmp_path / "out" / "project").exists()
