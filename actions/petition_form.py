@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions import conversation, grid, taxonomy, validators
 from actions.api import services
 from actions.api.casestore import CaseStoreRejected, CaseStoreUnavailable, receipt_code
+from actions.responses import response_text
 from actions.summary import ask_which_field
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ PETITION_SLOTS = (
     *FORM_SLOTS,
     *GRID_SLOTS,
     "category_name",
+    "category_attempts",
     "subcategory",
     "petition_meta",
     "submission_key",
@@ -76,6 +78,7 @@ def _category_events(info: taxonomy.CategoryInfo | None) -> list[EventType]:
 
 
 MIN_PROBLEM_CHARS = 6
+MAX_CATEGORY_ATTEMPTS = 2  # typed answers to the category question before 待分类
 
 
 def describes_problem(text: str, location: str | None) -> bool:
@@ -83,6 +86,108 @@ def describes_problem(text: str, location: str | None) -> bool:
     rest = text.replace(location, "") if location else text
     rest = "".join(ch for ch in rest if ch.isalnum())
     return len(rest) >= MIN_PROBLEM_CHARS
+
+
+def after_category_menu(tracker: Tracker) -> bool:
+    """Whether the bot's last action before the latest message was the category menu."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest:
+                return False
+            seen_latest = True
+        elif kind == "action" and seen_latest and event.get("name") != "action_listen":
+            return bool(event.get("name") == "action_clarify_category")
+    return False
+
+
+def unclassified_name(domain: DomainDict) -> str:
+    return response_text(domain, "utter_unclassified") or taxonomy.UNCLASSIFIED
+
+
+async def start_events(
+    tracker: Tracker,
+    domain: DomainDict,
+    latest: dict[str, Any],
+    chosen: str | None = None,
+) -> list[EventType]:
+    """Slots from the resident's opening message, so nothing is asked twice.
+
+    ``chosen`` is a category picked from (or typed into) the category menu, "none" for
+    都不是 (the form then asks), or ``taxonomy.UNCLASSIFIED`` (staff classify: 待分类).
+    """
+    categories = _categories()
+    intent = (latest.get("intent") or {}).get("name") or ""
+    text = validators.clean_text(latest.get("text") or "")
+    events = reset_petition()
+    events.append(SlotSet("submission_key", f"{tracker.sender_id[:40]}-{uuid.uuid4().hex}"))
+    ranked = conversation.candidates(categories, latest.get("intent_ranking") or [])
+    location = conversation.longest(conversation.entity_values(latest, "location"))
+    if location:
+        location = conversation.complete_location(text, location)
+    code = taxonomy.category_for_intent(categories, intent)
+    if chosen == taxonomy.UNCLASSIFIED:
+        code = None
+        events += [SlotSet("category", chosen), SlotSet("category_name", unclassified_name(domain))]
+    elif chosen is not None:
+        code = chosen if chosen in categories else None  # "都不是": the form asks
+    elif code is None and ranked and describes_problem(text, location):
+        # Classified as a bare answer (inform) but says what is wrong: take the best
+        # category rather than ask the resident to repeat themselves.
+        code = ranked[0]["category"]
+    events += _category_events(categories.get(code) if code else None)
+    sub = latest.get("subcategory") or {}
+    if code and sub.get("name") in categories[code].subcategories:
+        events.append(SlotSet("subcategory", sub["name"]))
+    if (code or chosen) and validators.description_problem(text) is None:
+        events.append(SlotSet("description", text))
+    if location and validators.location_ok(location):
+        location = validators.clean_location(location)
+        events.append(SlotSet("location", location))
+    point = grid.shared_point(latest)
+    if point is not None:
+        location = grid.point_text(domain, point)
+        events += [SlotSet("location", location), SlotSet("gps", list(point))]
+        text = ""
+    if code or chosen or location:
+        # The whole message gives the resolver the most context ("长寿苑小区3栋门口…").
+        found = await grid.locate(text or location or "", domain, point=point)
+        if found is not None:
+            matched = found.get("_matched")
+            if not location and matched and validators.location_ok(matched):
+                events.append(SlotSet("location", matched))
+                location = matched
+            if location or not found.get("needs_landmark"):
+                events += [SlotSet(k, v) for k, v in grid.slot_values(found).items()]
+    phone = validators.normalize_phone(text)
+    if phone:
+        events.append(SlotSet("contact", phone))
+    if ranked and code == ranked[0]["category"] and sub.get("name"):
+        ranked[0] = {**ranked[0], "subcategory": sub["name"]}
+    top_confidence = next((c["confidence"] for c in ranked if c["category"] == code), None)
+    events.append(
+        SlotSet(
+            "petition_meta",
+            {
+                "confidence": top_confidence,
+                "subcategory_confidence": sub.get("confidence"),
+                "candidates": ranked,
+            },
+        )
+    )
+    return events
+
+
+def typed_menu_answer(
+    categories: dict[str, taxonomy.CategoryInfo], text: str, intent: str
+) -> str | None:
+    """A typed answer to the category menu: a category's code, "none", or None (not one)."""
+    if intent == "deny" or taxonomy.means_none(text):
+        return "none"
+    if len(text.strip()) <= 12:
+        return taxonomy.category_from_text(categories, text)
+    return None
 
 
 class ActionStartPetition(Action):
@@ -94,7 +199,6 @@ class ActionStartPetition(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        categories = _categories()
         latest = tracker.latest_message
         intent = (latest.get("intent") or {}).get("name") or ""
         chosen: str | None = None
@@ -102,63 +206,13 @@ class ActionStartPetition(Action):
             # The resident picked a category after a low-confidence guess: the petition is
             # the message before, and the choice is a training signal.
             chosen = next(iter(conversation.entity_values(latest, "chosen_category")), None)
+        elif after_category_menu(tracker):
+            # Typed instead of tapped: "环保", "都不是" — the petition is the message before.
+            chosen = typed_menu_answer(_categories(), latest.get("text") or "", intent)
+        if chosen is not None:
             latest = conversation.previous_user_message(tracker) or latest
             await record_choice(tracker, latest, chosen)
-        text = validators.clean_text(latest.get("text") or "")
-        events = reset_petition()
-        events.append(SlotSet("submission_key", f"{tracker.sender_id[:40]}-{uuid.uuid4().hex}"))
-        ranked = conversation.candidates(categories, latest.get("intent_ranking") or [])
-        location = conversation.longest(conversation.entity_values(latest, "location"))
-        if location:
-            location = conversation.complete_location(text, location)
-        code = taxonomy.category_for_intent(categories, intent)
-        if chosen is not None:
-            code = chosen if chosen in categories else None  # "都不是": the form asks
-        elif code is None and ranked and describes_problem(text, location):
-            # Classified as a bare answer (inform) but says what is wrong: take the best
-            # category rather than ask the resident to repeat themselves.
-            code = ranked[0]["category"]
-        events += _category_events(categories.get(code) if code else None)
-        sub = latest.get("subcategory") or {}
-        if code and sub.get("name") in categories[code].subcategories:
-            events.append(SlotSet("subcategory", sub["name"]))
-        if (code or chosen) and validators.description_problem(text) is None:
-            events.append(SlotSet("description", text))
-        if location and validators.location_ok(location):
-            location = validators.clean_location(location)
-            events.append(SlotSet("location", location))
-        point = grid.shared_point(latest)
-        if point is not None:
-            location = grid.point_text(domain, point)
-            events += [SlotSet("location", location), SlotSet("gps", list(point))]
-            text = ""
-        if code or location:
-            # The whole message gives the resolver the most context ("长寿苑小区3栋门口…").
-            found = await grid.locate(text or location or "", domain, point=point)
-            if found is not None:
-                matched = found.get("_matched")
-                if not location and matched and validators.location_ok(matched):
-                    events.append(SlotSet("location", matched))
-                    location = matched
-                if location or not found.get("needs_landmark"):
-                    events += [SlotSet(k, v) for k, v in grid.slot_values(found).items()]
-        phone = validators.normalize_phone(text)
-        if phone:
-            events.append(SlotSet("contact", phone))
-        if ranked and code == ranked[0]["category"] and sub.get("name"):
-            ranked[0] = {**ranked[0], "subcategory": sub["name"]}
-        top_confidence = next((c["confidence"] for c in ranked if c["category"] == code), None)
-        events.append(
-            SlotSet(
-                "petition_meta",
-                {
-                    "confidence": top_confidence,
-                    "subcategory_confidence": sub.get("confidence"),
-                    "candidates": ranked,
-                },
-            )
-        )
-        return events
+        return await start_events(tracker, domain, latest, chosen)
 
 
 async def record_choice(tracker: Tracker, message: dict[str, Any], chosen: str | None) -> None:
@@ -171,7 +225,7 @@ async def record_choice(tracker: Tracker, message: dict[str, Any], chosen: str |
         return
     predicted = message.get("intent_ranking") or [{}]
     top: dict[str, Any] = next((r for r in predicted if r.get("name") != "nlu_fallback"), {})
-    unlabelled = chosen == "none"
+    unlabelled = chosen in ("none", taxonomy.UNCLASSIFIED)
     try:
         await services().casestore.add_training_example(
             {
@@ -232,10 +286,23 @@ class ValidatePetitionForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         categories = _categories()
-        code = taxonomy.category_from_text(categories, str(value or ""))
+        answer = str(value or "")
+        if answer == taxonomy.UNCLASSIFIED:  # left to staff before the form asked
+            return {"category": answer, "category_name": unclassified_name(domain)}
+        code = taxonomy.category_from_text(categories, answer)
         if code is None:
+            attempts = int(tracker.get_slot("category_attempts") or 0) + 1
+            if taxonomy.means_none(answer) or attempts >= MAX_CATEGORY_ATTEMPTS:
+                # Never ask a third time: staff classify it (待分类).
+                dispatcher.utter_message(response="utter_category_left_to_staff")
+                return {
+                    "category": taxonomy.UNCLASSIFIED,
+                    "category_name": unclassified_name(domain),
+                    "subcategory": None,
+                    "category_attempts": None,
+                }
             dispatcher.utter_message(response="utter_invalid_category")
-            return {"category": None}
+            return {"category": None, "category_attempts": attempts}
         result: dict[str, Any] = {"category": code, "category_name": categories[code].name}
         if tracker.get_slot("category") != code:
             result["subcategory"] = None  # a changed category invalidates the subcategory

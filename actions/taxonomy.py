@@ -15,6 +15,13 @@ from actions.settings import ActionSettings
 INTENT_PREFIX = "report_"
 
 
+# A petition whose category the resident did not choose: staff classify it (待分类). The
+# case store knows the same code (core.taxonomy.UNCLASSIFIED).
+UNCLASSIFIED = "unclassified"
+# Typed answers to a category question that mean "none of these".
+NONE_ANSWERS = ("都不是", "都不对", "都没有", "没有合适的", "不知道", "不清楚", "不确定", "说不清")
+
+
 def intent_of(code: str) -> str:
     return f"{INTENT_PREFIX}{code}"
 
@@ -26,6 +33,7 @@ class CategoryInfo:
     department: str
     sla_days: int
     subcategories: dict[str, str]  # code -> name
+    short_names: tuple[str, ...] = ()  # what residents type for it ("环保")
 
     @property
     def intent(self) -> str:
@@ -73,6 +81,7 @@ def _load(
             department=c["department"],
             sla_days=int(c["sla_days"]),
             subcategories={s["code"]: s["name"] for s in c.get("subcategories") or []},
+            short_names=tuple(str(n) for n in c.get("short_names") or ()),
         )
         for c in raw["categories"]
     }
@@ -85,10 +94,29 @@ def category_for_intent(categories: dict[str, CategoryInfo], intent: str) -> str
 
 
 def category_from_text(categories: dict[str, CategoryInfo], text: str) -> str | None:
-    """Map a resident's answer (a button title or typed name) to a category code."""
-    cleaned = text.strip().strip("。.！!")
+    """Map a resident's answer (a button title or a typed name) to a category code.
+
+    A category's name, code or short name ("环保"), or a subcategory's name ("噪声污染"),
+    alone or inside a short answer ("是环保方面的"); None when it names none or several.
+    """
+    cleaned = text.strip().strip("。.！!？?").lower()
     for info in categories.values():
-        if cleaned in (info.name, info.code):
+        if cleaned in (info.name, info.code, *info.short_names):
             return info.code
-    matches: list[str] = [info.code for info in categories.values() if info.name in cleaned]
-    return matches[0] if len(matches) == 1 else None
+    for names in (
+        lambda i: (i.name,),
+        lambda i: i.short_names,
+        lambda i: tuple(i.subcategories.values()),
+    ):
+        found = {i.code for i in categories.values() if any(n and n in cleaned for n in names(i))}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            return None
+    return None
+
+
+def means_none(text: str) -> bool:
+    """Whether a typed answer to a category question means "none of these"."""
+    cleaned = text.strip().strip("。.！!？?")
+    return any(word in cleaned for word in NONE_ANSWERS) and len(cleaned) <= 12

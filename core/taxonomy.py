@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from core import labels
 from core.labels import TIERS
 
 
@@ -56,6 +57,13 @@ class Category(Entry):  # 一级分类
         return next((s for s in self.subcategories if s.code == code), None)
 
 
+# 待分类: the resident named no category (the bot's menu was answered with "none of these" or
+# left unclear twice); staff classify the ticket before it is dispatched. Not a taxonomy
+# entry: the bot (actions/taxonomy.py) sends the same code.
+UNCLASSIFIED = "unclassified"
+UNCLASSIFIED_SLA_DAYS = 1  # the hotline classifies it within a working day
+
+
 class TaxonomyError(ValueError):
     """The taxonomy file is malformed."""
 
@@ -66,6 +74,13 @@ class Taxonomy:
 
     def get(self, code: str) -> Category | None:
         return next((c for c in self.categories if c.code == code), None)
+
+    def name_of(self, code: str) -> str:
+        """The Chinese name of a category code; 待分类 for UNCLASSIFIED; an unknown code as is."""
+        if code == UNCLASSIFIED:
+            return labels.UNCLASSIFIED
+        category = self.get(code)
+        return category.name if category else code
 
     def by_name(self, name: str) -> Category | None:
         return next((c for c in self.categories if c.name == name), None)

@@ -18,7 +18,7 @@ from casestore.schemas import TicketAction
 from casestore.services.tickets import get_ticket
 from core import labels
 from core.clock import LOCAL_TZ, add_working_days, utcnow
-from core.taxonomy import Taxonomy, intent_of
+from core.taxonomy import UNCLASSIFIED, Taxonomy, intent_of
 from grids.registry import Registry
 from retraining.models import ExampleSource, TrainingExample
 
@@ -197,6 +197,10 @@ def handler_for(ctx: Context, ticket: Ticket) -> str:
         for step in ctx.registry.chain(grid.code):
             if step["tier"] == ticket.tier:
                 return step["name"]
+    if ticket.area_code and ticket.area_code in ctx.registry.units:
+        for step in ctx.registry.chain(ticket.area_code):
+            if step["tier"] == ticket.tier:
+                return step["name"]
     return ticket.department
 
 
@@ -204,6 +208,8 @@ def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, A
     target = action.dispatch_to or ("grid" if ticket.grid_code else "department")
     if target not in labels.DISPATCH_TARGET:
         raise ActionInputError("派单对象只能是网格或职能部门")
+    if ticket.category == UNCLASSIFIED:
+        raise ActionInputError("该工单尚未分类（待分类），请先更正分类再派单")
     if target == "grid" and not ticket.grid_code:
         raise ActionInputError("该工单尚未确定网格，请先更正网格或派往职能部门")
     ticket.assigned_to = handler_for(ctx, ticket) if target == "grid" else ticket.department

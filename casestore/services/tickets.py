@@ -15,7 +15,7 @@ from casestore.schemas import TicketDraft
 from casestore.services.attachments import link_pending
 from core import labels
 from core.clock import LOCAL_TZ, add_working_days, utcnow
-from core.taxonomy import Taxonomy
+from core.taxonomy import UNCLASSIFIED, UNCLASSIFIED_SLA_DAYS, Taxonomy
 from core.ticket_number import format_ticket_number
 
 MAX_ATTEMPTS = 3
@@ -132,24 +132,38 @@ def create_ticket(
     raise AssertionError("unreachable")
 
 
-def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str) -> Ticket:
+def _routing(draft: TicketDraft, taxonomy: Taxonomy) -> dict[str, Any]:
+    """Category, subcategory, department, tier and SLA days of a draft (待分类 included)."""
+    if draft.category == UNCLASSIFIED:
+        if draft.subcategory:
+            raise UnknownCategoryError("待分类的工单不能带二级分类")
+        return {"category": UNCLASSIFIED, "subcategory": None, "tier": "district",
+                "department": labels.PLACEHOLDER["unclassified_department"],
+                "sla_days": UNCLASSIFIED_SLA_DAYS}  # fmt: skip
     category = taxonomy.get(draft.category)
     if category is None:
         raise UnknownCategoryError(f"未知的分类：{draft.category}")
     sub = category.subcategory(draft.subcategory)
     if draft.subcategory and sub is None:
         raise UnknownCategoryError(f"分类 {category.name} 下没有二级分类：{draft.subcategory}")
-    now = utcnow()
     entry = sub or category  # a subcategory's own department, SLA and tier win
+    return {"category": category.code, "subcategory": sub.code if sub else None,
+            "department": entry.department, "tier": entry.tier,
+            "sla_days": entry.sla_days}  # fmt: skip
+
+
+def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str) -> Ticket:
+    routing = _routing(draft, taxonomy)
+    now = utcnow()
     ticket = Ticket(
         **draft.model_dump(mode="json", include=COPIED_FROM_DRAFT),
         number=_next_number(session, now),
         status=TicketStatus.SUBMITTED,
-        category=category.code,
-        subcategory=sub.code if sub else None,
-        department=entry.department,
-        tier=entry.tier,
-        due_at=add_working_days(now, entry.sla_days),
+        category=routing["category"],
+        subcategory=routing["subcategory"],
+        department=routing["department"],
+        tier=routing["tier"],
+        due_at=add_working_days(now, routing["sla_days"]),
         created_at=now,
         updated_at=now,
     )

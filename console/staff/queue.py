@@ -21,7 +21,7 @@ from console.staff.rendering import localtime, render
 from core import labels
 from core.clock import local_midnight
 from core.deps import SessionDep, TaxonomyDep
-from core.taxonomy import Taxonomy
+from core.taxonomy import UNCLASSIFIED, Taxonomy
 from grids.api import RegistryDep
 from grids.registry import Registry, Unit
 
@@ -163,7 +163,7 @@ def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str
         "ticket": ticket,
         "number": ticket.number,
         "status_label": labels.label(labels.STATUS, ticket.status),
-        "category_name": category.name if category else ticket.category,
+        "category_name": taxonomy.name_of(ticket.category),
         "subcategory_name": sub.name if sub else "",
         "confidence": ticket.nlu_confidence,
         "grid_name": grid.name if grid else (area.name if area else ""),
@@ -199,7 +199,8 @@ def _filter_context(
         "params": params,
         "views": list(labels.QUEUE_VIEW.items())
         + [(s, label) for s, label in labels.STATUS.items() if s != "draft"],
-        "categories": [(c.code, c.name) for c in taxonomy.categories],
+        "categories": [(c.code, c.name) for c in taxonomy.categories]
+        + [(UNCLASSIFIED, labels.UNCLASSIFIED)],
         "grids": grids,
         "channels": list(labels.CHANNEL.items()),
         "query_string": urlencode({k: v for k, v in params.items() if v not in (None, "", False)}),

@@ -74,8 +74,7 @@ def _value(key: str, value: Any, taxonomy: Taxonomy | None) -> str:
     if isinstance(value, Mapping):
         return detail(value, taxonomy)
     if taxonomy is not None and key == "category":
-        category = taxonomy.get(str(value))
-        return category.name if category else str(value)
+        return taxonomy.name_of(str(value))
     if taxonomy is not None and key == "subcategory":
         return _subcategory_name(taxonomy, str(value)) or str(value)
     if key == "via":

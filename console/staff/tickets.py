@@ -63,10 +63,9 @@ def _ticket_context(
     )
     candidates = []
     for item in ticket.nlu_candidates or []:
-        category = taxonomy.get(str(item.get("category")))
         candidates.append(
             {
-                "name": category.name if category else item.get("category"),
+                "name": taxonomy.name_of(str(item.get("category"))),
                 "confidence": float(item.get("confidence") or 0),
             }
         )

@@ -78,7 +78,8 @@ async def test_validation_reprompts_from_the_domain(action_settings: ActionSetti
     assert form.validate_category("交通运输", dispatcher, tracker, DOMAIN)["category"] == (
         "transportation"
     )
-    assert form.validate_category("火星", dispatcher, tracker, DOMAIN) == {"category": None}
+    first = form.validate_category("火星", dispatcher, tracker, DOMAIN)
+    assert first == {"category": None, "category_attempts": 1}
     assert dispatcher.messages[-1]["response"] == "utter_invalid_category"
 
 
@@ -422,3 +423,83 @@ async def test_shared_location_answers_with_the_grid_of_the_point(store: FakeCas
     assert result["location"] == "位置：30.64000, 104.04000"
     assert result["gps"] == [30.64, 104.04]
     assert result["grid_code"] == "g1" and result["grid_name"] == "玉林北路社区 第一网格"
+
+
+MENU_EVENTS = [
+    {"event": "user", "text": "楼上天天往下扔东西", "parse_data": {
+        "intent": {"name": "nlu_fallback", "confidence": 0.6},
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.6},
+                           {"name": "report_public_safety", "confidence": 0.4},
+                           {"name": "report_disputes", "confidence": 0.35}]}},
+    {"event": "action", "name": "action_clarify_category"},
+    {"event": "action", "name": "action_listen"},
+]  # fmt: skip
+
+
+def menu_reply(text: str, intent: str) -> Any:
+    return make_tracker(text=text, intent=intent,
+                        events=[*MENU_EVENTS, {"event": "user", "text": text}])  # fmt: skip
+
+
+def slot_values(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "intent", "category"),
+    [
+        ("公共安全", "report_public_safety", "public_safety"),
+        ("环保", "nlu_fallback", "environmental_protection"),  # a short name
+        ("是噪声污染", "nlu_fallback", "environmental_protection"),  # a subcategory's name
+    ],
+)
+async def test_a_typed_category_answers_the_menu(
+    store: FakeCaseStore, typed: str, intent: str, category: str
+) -> None:
+    events = await petition_form.ActionStartPetition().run(
+        CollectingDispatcher(), menu_reply(typed, intent), DOMAIN
+    )
+    values = slot_values(events)
+    assert values["category"] == category
+    assert values["description"] == "楼上天天往下扔东西"  # the petition, not the answer
+    assert store.examples[-1]["intent"] == f"report_{category}"
+
+
+async def test_a_typed_none_answers_the_menu_and_the_form_asks(store: FakeCaseStore) -> None:
+    events = await petition_form.ActionStartPetition().run(
+        CollectingDispatcher(), menu_reply("都不是", "deny"), DOMAIN
+    )
+    values = slot_values(events)
+    assert values.get("category") is None and values["description"] == "楼上天天往下扔东西"
+
+
+async def test_a_second_unclear_turn_goes_on_with_the_category_left_to_staff(
+    store: FakeCaseStore,
+) -> None:
+    from actions.clarify import ActionClarifyCategory
+
+    domain = {"responses": {"utter_unclassified": [{"text": "待分类（由工作人员确定）"}]}}
+    dispatcher = CollectingDispatcher()
+    tracker = menu_reply("就是那个事情一直没人管，我也说不好归谁", "nlu_fallback")
+    events = await ActionClarifyCategory().run(dispatcher, tracker, domain)
+    values = slot_values(events)
+    assert values["category"] == "unclassified"
+    assert values["category_name"] == "待分类（由工作人员确定）"
+    assert (events[-1]["event"], events[-1]["name"]) == ("followup", "petition_form")
+    assert [m["response"] for m in dispatcher.messages] == ["utter_category_left_to_staff"]
+    assert not any(m.get("buttons") for m in dispatcher.messages)  # no second menu
+
+
+async def test_typed_answers_to_the_category_question_never_loop() -> None:
+    form = petition_form.ValidatePetitionForm()
+    dispatcher = CollectingDispatcher()
+    domain = {"responses": {"utter_unclassified": [{"text": "待分类"}]}}
+    once = form.validate_category("火星", dispatcher, make_tracker(), domain)
+    assert once["category"] is None
+    tracker = make_tracker(slots={"category_attempts": once["category_attempts"]})
+    twice = form.validate_category("月球", dispatcher, tracker, domain)
+    assert twice["category"] == "unclassified" and twice["category_name"] == "待分类"
+    none = form.validate_category("都不是", dispatcher, make_tracker(), domain)
+    assert none["category"] == "unclassified"
+    typed = form.validate_category("交通", dispatcher, make_tracker(), domain)
+    assert typed["category"] == "transportation"

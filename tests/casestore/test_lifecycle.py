@@ -219,3 +219,27 @@ def test_rating_a_resolved_ticket_closes_it(client: TestClient, auth: dict[str, 
     assert body["events"][-1]["data"]["to"] == "closed"
     code, _ = act(client, auth, number, action="rate", rating="satisfied", actor="resident")
     assert code == 200  # a closed ticket may be rated again (the resident changes their mind)
+
+
+def test_an_unclassified_ticket_is_classified_by_staff_before_dispatch(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    ticket = file_ticket(client, auth, category="unclassified")
+    assert ticket["category_name"] == "待分类" and ticket["department"] == "热线受理中心（待分类）"
+    number = ticket["number"]
+    code, body = act(client, auth, number, action="dispatch", dispatch_to="department")
+    assert code == 422 and "待分类" in body["detail"]
+    code, body = act(client, auth, number, action="correct", category="public_safety")
+    assert code == 200 and body["category_name"] == "公共安全"
+    code, body = act(client, auth, number, action="dispatch", dispatch_to="department")
+    assert code == 200 and body["status"] == "dispatched"
+    with_sub = client.post(
+        "/api/v1/tickets",
+        json={
+            **draft_body(submission_key="web-unclassified-2"),
+            "category": "unclassified",
+            "subcategory": "noise_pollution",
+        },  # fmt: skip
+        headers=auth,
+    )
+    assert with_sub.status_code == 422

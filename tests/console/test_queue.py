@@ -115,3 +115,15 @@ def test_cells_are_spreadsheet_safe() -> None:
         "",
         0.935,
     ]
+
+
+def test_unclassified_tickets_show_as_such_and_have_their_own_filter(
+    staff_client: TestClient,
+) -> None:
+    left = file(staff_client, 1, category="unclassified", description="说不清归谁管的事情")
+    other = file(staff_client, 2)
+    page = staff_client.get("/", params={"category": "unclassified", "view": "all"}).text
+    assert left in page and other not in page
+    row = page[page.index(f'data-href="/tickets/{left}"') :].split("</tr>")[0]
+    assert "待分类" in row and "unclassified" not in row.split(">", 1)[1]
+    assert '<option value="unclassified"' in page

@@ -44,13 +44,12 @@ def _service(category: Any) -> dict[str, Any]:
 
 
 def to_request(ticket: Ticket, taxonomy: Taxonomy, media_url: str | None = None) -> dict[str, Any]:
-    category = taxonomy.get(ticket.category)
     status = TicketStatus(ticket.status)
     return {
         "service_request_id": ticket.number,
         "status": "closed" if status in labels.FINAL_STATUSES else "open",
         "status_notes": labels.STATUS[status],
-        "service_name": category.name if category else ticket.category,
+        "service_name": taxonomy.name_of(ticket.category),
         "service_code": ticket.category,
         "service_subcode": ticket.subcategory,
         "description": ticket.description,

@@ -53,7 +53,7 @@ def to_out(ticket: Ticket, taxonomy: Taxonomy, registry: Registry | None = None)
             "grid_worker_phone": grid.worker_phone if grid else None,
             "queue": queue_label(ticket, registry),
             "status_label": labels.STATUS[TicketStatus(ticket.status)],
-            "category_name": category.name if category else ticket.category,
+            "category_name": taxonomy.name_of(ticket.category),
             "sla_days": (sub.sla_days if sub else category.sla_days) if category else 0,
         }
     )
