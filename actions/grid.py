@@ -101,18 +101,19 @@ async def locate(
         }
     area = result.get("area")
     if status == "area" and area:
-        return {**in_area(domain, area), "_matched": matched}
+        return {**in_area(domain, area), "_matched": matched or area.get("matched_text")}
     if after_landmark:
         return in_area(domain, area) if area else unassigned(domain)
     # A road through several grids named without a number ("needs_detail"), or nothing
-    # found: ask for the door number or a landmark, never for grid names.
+    # found: ask for the door number or a landmark, never for grid names. Only a road the
+    # registry knows is a place already given; a weak near-miss is not.
     return {
         "grid_code": None,
         "area_code": None,
         "grid_name": None,
         "grid_candidates": None,
         "needs_landmark": True,
-        "_matched": matched,
+        "_matched": matched if status == "needs_detail" else None,
     }
 
 

@@ -334,8 +334,9 @@ class ValidatePetitionForm(FormValidationAction):
         if not validators.location_ok(text):
             dispatcher.utter_message(response="utter_invalid_location")
             return {"location": None}
-        if tracker.get_slot("grid_code") and tracker.get_slot("location") == text:
-            return {"location": text}  # pre-filled and already resolved
+        resolved = tracker.get_slot("grid_code") or tracker.get_slot("area_code")
+        if resolved and tracker.get_slot("location") == text:
+            return {"location": text}  # pre-filled and already resolved from the whole message
         found = await grid.locate(text, domain)
         result: dict[str, Any] = {"location": text, "grid_choice": None, "landmark": None}
         if found is not None:

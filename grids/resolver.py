@@ -136,6 +136,7 @@ class Resolution:
     status: str  # confident | ambiguous | needs_detail | area | none
     candidates: list[Candidate]
     area: Unit | None = None
+    area_matched: str = ""  # the words of the text that named the area
 
     def area_dict(self, registry: Registry) -> dict[str, Any] | None:
         if self.area is None:
@@ -146,6 +147,7 @@ class Resolution:
             "name": self.area.name,
             "tier": self.area.tier,
             "full_name": " ".join(step["name"] for step in reversed(chain)),
+            "matched_text": self.area_matched,
         }
 
 
@@ -238,6 +240,7 @@ class Resolver:
         text = normalize(text[:MAX_TEXT])
         best: dict[str, Candidate] = {}
         units: dict[str, float] = {}
+        unit_text: dict[str, str] = {}
 
         def offer(grid_code: str, score: float, name: str, span: tuple[int, int], reason: str,
                   place: str) -> None:  # fmt: skip
@@ -258,7 +261,9 @@ class Resolver:
                 if target.kind == "grid" and target.grid:
                     offer(target.grid, 1.0 * similarity, matched, (start, span_end), "grid", name)
                 elif target.kind == "unit" and target.unit and not has_place:
-                    units[target.unit] = max(units.get(target.unit, 0.0), similarity)
+                    if similarity >= units.get(target.unit, 0.0):
+                        units[target.unit] = similarity
+                        unit_text[target.unit] = matched
                 elif target.place is not None:
                     score, reason = self._place_score(target.place, targets, number, unit)
                     offer(target.place.grid_code, score * similarity, matched,
@@ -278,7 +283,10 @@ class Resolver:
         if status == "ambiguous":
             return Resolution(status, ranked[:MAX_CHOICES])
         if units:
-            return self._area(max(units, key=lambda u: (self._specificity(u), units[u])))
+            unit = max(units, key=lambda u: (self._specificity(u), units[u]))
+            resolution = self._area(unit)
+            resolution.area_matched = unit_text[unit]
+            return resolution
         return Resolution("none", ranked[:MAX_CHOICES])
 
     def _holds(self, unit_code: str, grid: Grid) -> bool:

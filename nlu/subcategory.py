@@ -66,9 +66,12 @@ class SubcategoryClassifier(LinearTextComponent):
         for message in training_data.intent_examples:
             intent = message.get(INTENT) or ""
             sub = subcategory_of(message)
-            if intent.startswith(REPORT_PREFIX) and sub:
+            if intent.startswith(REPORT_PREFIX):
+                # A report without a subcategory (a staff correction, imported history) still
+                # teaches the category: it goes to the category's unnamed class, which counts
+                # for the category's agreement but is never offered as a subcategory.
                 examples.append(message)
-                labels.append(f"{intent}{LABEL_SEPARATOR}{sub}")
+                labels.append(f"{intent}{LABEL_SEPARATOR}{sub or ''}")
         return self.fit(document, examples, labels)
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -89,8 +92,12 @@ class SubcategoryClassifier(LinearTextComponent):
             if not allowed:
                 continue
             mass = float(np.sum(row[allowed]))
-            total = mass or 1.0
-            ranked = sorted(allowed, key=lambda i: row[i], reverse=True)[:3]
+            self._combine_confidence(message, mass, float(self.config["fallback_threshold"]))
+            named = [i for i in allowed if classes[i].split(LABEL_SEPARATOR, 1)[1]]
+            if not named:
+                continue
+            total = float(np.sum(row[named])) or 1.0
+            ranked = sorted(named, key=lambda i: row[i], reverse=True)[:3]
             ranking = [
                 {
                     "name": classes[i].split(LABEL_SEPARATOR, 1)[1],
@@ -100,7 +107,6 @@ class SubcategoryClassifier(LinearTextComponent):
             ]
             message.set("subcategory", ranking[0], add_to_output=True)
             message.set("subcategory_ranking", ranking, add_to_output=True)
-            self._combine_confidence(message, mass, float(self.config["fallback_threshold"]))
         return messages
 
     @staticmethod

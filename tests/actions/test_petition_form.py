@@ -503,3 +503,24 @@ async def test_typed_answers_to_the_category_question_never_loop() -> None:
     assert none["category"] == "unclassified"
     typed = form.validate_category("交通", dispatcher, make_tracker(), domain)
     assert typed["category"] == "transportation"
+
+
+async def test_a_weak_near_miss_is_not_taken_as_the_place(store: FakeCaseStore) -> None:
+    near = candidate("g3", "第三网格", "黉门街社区", "黉门小区")
+    store.resolutions["小区门口"] = {"status": "none", "candidates": [{**near,
+                                     "matched_text": "小区门口"}]}  # fmt: skip
+    tracker = make_tracker(
+        text="小区门口的井盖丢了，晚上很危险", intent="report_urban_construction"
+    )
+    events = await petition_form.ActionStartPetition().run(CollectingDispatcher(), tracker, DOMAIN)
+    assert slot_values(events)["location"] is None  # the form asks where
+
+
+async def test_a_place_resolved_from_the_whole_message_is_not_resolved_again(
+    store: FakeCaseStore,
+) -> None:
+    store.resolutions["黉门街"] = {"status": "needs_detail", "candidates": CANDIDATES, "area": AREA}
+    form = petition_form.ValidatePetitionForm()
+    tracker = make_tracker(slots={"location": "黉门街", "area_code": AREA["code"]})
+    result = await form.validate_location("黉门街", CollectingDispatcher(), tracker, AREA_DOMAIN)
+    assert result == {"location": "黉门街"}  # the community found from the whole message stays

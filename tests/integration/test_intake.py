@@ -72,14 +72,16 @@ def test_full_first_message_is_not_asked_again(stack: Stack) -> None:
 
 def test_place_in_several_grids_is_asked_then_corrected(stack: Stack) -> None:
     cai = resident(stack)
-    replies = cai.say("长寿苑小区门口的垃圾站好几天没人清运，臭气熏天")
+    replies = cai.say("玉林北璐18号门口的垃圾站好几天没人清运，臭气熏天")  # 璐: 路, 街 or 区?
     assert "您说的是哪一个" in cai.text_of(replies)
     buttons = replies[-1]["buttons"]
     assert 2 <= len(buttons) <= 5 and buttons[-1]["title"] == "都不是"  # type: ignore[index]
+    assert not any("网格" in b["title"] for b in buttons)  # type: ignore[union-attr]
     first = buttons[0]  # type: ignore[index]
+    assert first["title"] == "玉林北路（黉门街社区）"  # the place and its community
     assert "联系电话" in cai.text_of(cai.say(first["payload"]))
     summary = cai.text_of(cai.say("匿名"))
-    assert "【网格】长寿苑社区" in summary
+    assert "【网格】黉门街社区 黉门街社区第四网格" in summary
     reply = cai.text_of(cai.say('/change_field{"field":"location"}'))
     assert "什么位置" in reply
     summary = cai.text_of(cai.say("长寿苑小区7栋东门"))

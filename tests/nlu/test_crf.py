@@ -2,26 +2,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
 from rasa.shared.importers.rasa import RasaFileImporter
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu.crf import BoundedCRFEntityExtractor
-from nlu.tokenizer import NormalizingJiebaTokenizer
+from tests.nlu.conftest import Components
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_entities_come_from_the_opening_tokens_of_a_long_message(tmp_path: Path) -> None:
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), "test")
-    tokenizer = NormalizingJiebaTokenizer.create(
-        {**NormalizingJiebaTokenizer.get_default_config(), "dictionary_path": None},
-        storage, Resource("tok"), context,
-    )  # fmt: skip
+def test_entities_come_from_the_opening_tokens_of_a_long_message(components: Components) -> None:
+    storage, context, tokenizer = components.storage, components.context, components.tokenizer
     data = RasaFileImporter(training_data_paths=[str(ROOT / "data/nlu")]).get_nlu_data()
     annotated = data.filter_training_examples(lambda m: bool(m.get("entities")))
     tokenizer.process_training_data(annotated)

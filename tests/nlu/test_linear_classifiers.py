@@ -11,6 +11,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.linear_intent import LinearIntentClassifier
 from nlu.subcategory import SubcategoryClassifier
 from nlu.tokenizer import NormalizingJiebaTokenizer
+from tests.nlu.conftest import Components
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [
@@ -40,13 +41,8 @@ def training_data() -> TrainingData:
     return TrainingData(training_examples=messages)
 
 
-def test_train_persist_load_and_predict(tmp_path: Path) -> None:
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), "test")
-    tokenizer = NormalizingJiebaTokenizer.create(
-        {**NormalizingJiebaTokenizer.get_default_config(), "dictionary_path": None},
-        storage, Resource("tok"), context,
-    )  # fmt: skip
+def test_train_persist_load_and_predict(components: Components) -> None:
+    storage, context, tokenizer = components.storage, components.context, components.tokenizer
     paths = {
         "dictionary_path": str(ROOT / "data/jieba/userdict.txt"),
         "taxonomy_path": str(ROOT / "data/taxonomy.yml"),
@@ -115,3 +111,26 @@ def test_a_report_the_two_classifiers_disagree_on_becomes_a_fallback() -> None:
     Sub._combine_confidence(agreed, 0.9, threshold=0.6)
     assert agreed.get("intent")["name"] == "report_disputes"
     assert abs(agreed.get("intent")["confidence"] - 0.9) < 1e-9
+
+
+def test_reports_without_a_subcategory_teach_the_category_only(components: Components) -> None:
+    paths = {
+        "dictionary_path": str(ROOT / "data/jieba/userdict.txt"),
+        "taxonomy_path": str(ROOT / "data/taxonomy.yml"),
+    }
+    data = training_data()
+    corrected = [
+        Message(data={"text": text, "intent": "report_transportation"})
+        for text in ("地铁站的电梯又坏了", "公交车老是不来", "出租车拒载")
+    ]
+    data = TrainingData(training_examples=[*data.training_examples, *corrected])
+    sub = SubcategoryClassifier.create(paths, components.storage, Resource("sub"),
+                                       components.context)  # fmt: skip
+    sub.train(data)
+    assert "report_transportation/" in list(sub.pipeline.classes_)
+    message = Message.build(text="地铁站的电梯又坏了")
+    message.set("intent", {"name": "report_transportation", "confidence": 0.9})
+    message.set("intent_ranking", [{"name": "report_transportation", "confidence": 0.9}])
+    sub.process([message])
+    assert message.get("subcategory") is None  # the unnamed class is never offered
+    assert message.get("intent")["model_confidence"] == 0.9

@@ -57,6 +57,14 @@ def test_holdout_rows_come_from_every_folder(tmp_path: Path) -> None:
     ]
 
 
+def test_a_large_held_back_set_is_sampled_the_same_way_every_time(tmp_path: Path) -> None:
+    lines = "".join(f"第{i}号路灯坏了,urban_construction\n" for i in range(50))
+    (tmp_path / "h.csv").write_text("text,category\n" + lines, "utf-8")
+    first = versions.holdout_rows([tmp_path], limit=20)
+    assert len(first) == 20 and first == versions.holdout_rows([tmp_path], limit=20)
+    assert len(versions.holdout_rows([tmp_path])) == 50
+
+
 def test_a_candidate_is_compared_with_the_running_model(
     factory: sessionmaker[Session], workspace: Workspace
 ) -> None:
