@@ -2,8 +2,8 @@
 
 It is also a second opinion on the category: the probability mass it puts on the predicted
 category's subcategories agrees with the intent classifier when both are right. The report
-intent's confidence becomes the geometric mean of the two (``category_confidence``), which
-FallbackClassifier then reads: on the independent evaluation set this ranks the classifier's
+intent's confidence becomes the geometric mean of the two (the classifier's own stays in
+``model_confidence``), which the fallback then reads: on the independent evaluation set this ranks the classifier's
 errors far better than either confidence alone (docs/benchmarks.md, "Calibration").
 
 Runs after the intent classifiers: for a ``report_<category>`` intent it ranks only that
@@ -13,6 +13,7 @@ category's subcategories and sets ``subcategory`` ({name, confidence}) and
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -59,19 +60,35 @@ class SubcategoryClassifier(LinearTextComponent):
         # A report whose combined confidence is below this becomes nlu_fallback (the bot
         # offers the likeliest categories); 0 turns it off. Chosen on the independent
         # evaluation set: at most 10 % of residents asked, most errors caught.
-        return {**LinearTextComponent.get_default_config(), "fallback_threshold": 0.0}
+        return {
+            **LinearTextComponent.get_default_config(),
+            "fallback_threshold": 0.0,
+            # Reports without a subcategory per category (a stable sample): enough to teach
+            # the category, without thousands of imported letters slowing training.
+            "max_unlabelled_per_category": 100,
+        }
 
     def train(self, training_data: TrainingData) -> Resource:
         examples, labels = [], []
+        unlabelled: Dict[str, List[Message]] = {}
         for message in training_data.intent_examples:
             intent = message.get(INTENT) or ""
+            if not intent.startswith(REPORT_PREFIX):
+                continue
             sub = subcategory_of(message)
-            if intent.startswith(REPORT_PREFIX):
-                # A report without a subcategory (a staff correction, imported history) still
-                # teaches the category: it goes to the category's unnamed class, which counts
-                # for the category's agreement but is never offered as a subcategory.
+            if sub:
                 examples.append(message)
-                labels.append(f"{intent}{LABEL_SEPARATOR}{sub or ''}")
+                labels.append(f"{intent}{LABEL_SEPARATOR}{sub}")
+            else:
+                unlabelled.setdefault(intent, []).append(message)
+        # A report without a subcategory (a staff correction, imported history) still teaches
+        # the category: it goes to the category's unnamed class, which counts for the
+        # category's agreement but is never offered as a subcategory.
+        limit = int(self.config["max_unlabelled_per_category"])
+        for intent, messages in sorted(unlabelled.items()):
+            messages.sort(key=lambda m: hashlib.sha256((m.get("text") or "").encode()).hexdigest())
+            examples += messages[:limit]
+            labels += [f"{intent}{LABEL_SEPARATOR}"] * len(messages[:limit])
         return self.fit(document, examples, labels)
 
     def process(self, messages: List[Message]) -> List[Message]:

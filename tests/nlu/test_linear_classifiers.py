@@ -134,3 +134,21 @@ def test_reports_without_a_subcategory_teach_the_category_only(components: Compo
     sub.process([message])
     assert message.get("subcategory") is None  # the unnamed class is never offered
     assert message.get("intent")["model_confidence"] == 0.9
+
+
+def test_unlabelled_reports_are_a_bounded_sample(components: Components) -> None:
+    paths = {"dictionary_path": str(ROOT / "data/jieba"), "taxonomy_path": None,
+             "max_unlabelled_per_category": 2}  # fmt: skip
+    many = [Message(data={"text": f"第{i}路公交车老是不来", "intent": "report_transportation"})
+            for i in range(20)]  # fmt: skip
+    data = TrainingData(training_examples=[*training_data().training_examples, *many])
+    seen: list[int] = []
+    sub = SubcategoryClassifier.create(paths, components.storage, Resource("sub"),
+                                       components.context)  # fmt: skip
+    original = sub.fit
+    sub.fit = lambda documents_of, examples, labels: (  # type: ignore[method-assign]
+        seen.append(labels.count("report_transportation/"))
+        or original(documents_of, examples, labels)
+    )
+    sub.train(data)
+    assert seen == [2]
