@@ -2,9 +2,10 @@
 
 It is also a second opinion on the category: the probability mass it puts on the predicted
 category's subcategories agrees with the intent classifier when both are right. The report
-intent's confidence becomes the geometric mean of the two (the classifier's own stays in
-``model_confidence``), which the fallback then reads: on the independent evaluation set this ranks the classifier's
-errors far better than either confidence alone (docs/benchmarks.md, "Calibration").
+intent's confidence becomes the geometric mean of the two (the intent classifier's own stays
+in ``model_confidence``), which the fallback then reads: on the independent evaluation set
+this ranks the classifier's errors far better than either confidence alone
+(docs/benchmarks.md, "Calibration").
 
 Runs after the intent classifiers: for a ``report_<category>`` intent it ranks only that
 category's subcategories and sets ``subcategory`` ({name, confidence}) and
