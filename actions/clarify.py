@@ -76,6 +76,5 @@ class ActionClarifyCategory(Action):
             petition = latest if fresh or previous is None else previous
             chosen = taxonomy.UNCLASSIFIED
             dispatcher.utter_message(response="utter_category_left_to_staff")
-        await petition_form.record_choice(tracker, petition, chosen)
-        events = await petition_form.start_events(tracker, domain, petition, chosen)
+        events = await petition_form.start_with_choice(tracker, domain, petition, chosen)
         return [*events, FollowupAction("petition_form")]

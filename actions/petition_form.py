@@ -209,10 +209,18 @@ class ActionStartPetition(Action):
         elif after_category_menu(tracker):
             # Typed instead of tapped: "环保", "都不是" — the petition is the message before.
             chosen = typed_menu_answer(_categories(), latest.get("text") or "", intent)
-        if chosen is not None:
-            latest = conversation.previous_user_message(tracker) or latest
-            await record_choice(tracker, latest, chosen)
-        return await start_events(tracker, domain, latest, chosen)
+        if chosen is None:
+            return await start_events(tracker, domain, latest)
+        petition = conversation.previous_user_message(tracker) or latest
+        return await start_with_choice(tracker, domain, petition, chosen)
+
+
+async def start_with_choice(
+    tracker: Tracker, domain: DomainDict, petition: dict[str, Any], chosen: str
+) -> list[EventType]:
+    """Start the petition from ``petition`` with a category choice, kept as a training signal."""
+    await record_choice(tracker, petition, chosen)
+    return await start_events(tracker, domain, petition, chosen)
 
 
 async def record_choice(tracker: Tracker, message: dict[str, Any], chosen: str | None) -> None:

@@ -83,6 +83,10 @@ class Grid:  # 网格
     boundary: tuple[tuple[float, float], ...]
     aliases: tuple[str, ...] = ()
 
+    def within(self, unit_code: str) -> bool:
+        """Whether the grid lies in that community, street or district."""
+        return unit_code in (self.community, self.street, self.district)
+
     @property
     def polygon(self) -> Polygon:
         return Polygon(self.boundary)
@@ -114,7 +118,7 @@ class Registry:
 
     def grids_within(self, unit_code: str) -> list[Grid]:
         """The grids of a district, street or community."""
-        return [g for g in self.grids.values() if unit_code in (g.community, g.street, g.district)]
+        return [g for g in self.grids.values() if g.within(unit_code)]
 
     def lowest_common_unit(self, grid_codes: list[str]) -> Unit | None:
         """The smallest unit holding every one of the grids (None when they share none)."""
@@ -131,33 +135,22 @@ class Registry:
         return names + [n for place in self.places for n in place.names]
 
     def add_short_forms(self) -> None:
-        """Add each unit's and compound's short form as an alias, unless it names another."""
+        """Add each unit's short form as an alias, unless it names something else."""
         taken = set(self.all_names())
         owners: dict[str, list[str]] = {}
         for unit in self.units.values():
             form = short_form(unit.name, unit.tier)
             if form and form not in taken:
                 owners.setdefault(form, []).append(unit.code)
-        for place in self.places:  # a compound split across grids is one owner
-            form = short_form(place.name, place.kind)
-            if form and form not in taken:
-                owners.setdefault(form, []).append(f"place:{place.name}")
-        for form, which in owners.items():
-            if len(set(which)) != 1:
-                continue  # two places would share it: a short form that says nothing
-            owner = which[0]
-            if owner.startswith("place:"):
-                name = owner.split(":", 1)[1]
-                self.places = [
-                    replace(p, aliases=(*p.aliases, form)) if p.name == name else p
-                    for p in self.places
-                ]
-            else:
-                unit = self.units[owner]
-                self.units[owner] = replace(unit, aliases=(*unit.aliases, form))
+        for form, codes in owners.items():
+            if len(codes) != 1:
+                continue  # two units would share it: a short form that says nothing
+            unit = self.units[codes[0]]
+            self.units[unit.code] = replace(unit, aliases=(*unit.aliases, form))
 
-    def full_name(self, grid_code: str) -> str:
-        names = [step["name"] for step in reversed(self.chain(grid_code))]
+    def full_name(self, code: str) -> str:
+        """ "武侯区 玉林街道 黉门街社区 …" for a grid's or a unit's code."""
+        names = [step["name"] for step in reversed(self.chain(code))]
         return " ".join(names)
 
     def validate(self) -> list[str]:

@@ -141,12 +141,11 @@ class Resolution:
     def area_dict(self, registry: Registry) -> dict[str, Any] | None:
         if self.area is None:
             return None
-        chain = registry.chain(self.area.code)
         return {
             "code": self.area.code,
             "name": self.area.name,
             "tier": self.area.tier,
-            "full_name": " ".join(step["name"] for step in reversed(chain)),
+            "full_name": registry.full_name(self.area.code),
             "matched_text": self.area_matched,
         }
 
@@ -269,7 +268,7 @@ class Resolver:
                     offer(target.place.grid_code, score * similarity, matched,
                           (start, span_end), reason, target.place.name)  # fmt: skip
         ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
-        inside = [c for c in ranked if any(self._holds(u, c.grid) for u in units)]
+        inside = [c for c in ranked if any(c.grid.within(u) for u in units)]
         if inside:
             ranked = inside  # "黉门街社区的黉门街" keeps the grids of that community
         status = self._status(ranked)
@@ -288,9 +287,6 @@ class Resolver:
             resolution.area_matched = unit_text[unit]
             return resolution
         return Resolution("none", ranked[:MAX_CHOICES])
-
-    def _holds(self, unit_code: str, grid: Grid) -> bool:
-        return unit_code in (grid.community, grid.street, grid.district)
 
     def _specificity(self, unit_code: str) -> int:
         return UNIT_SPECIFICITY.get(self.registry.units[unit_code].tier, 0)

@@ -143,13 +143,8 @@ def area_text(registry: Registry, area: Unit | None) -> str:
     if area is None:
         return ""
     tier = labels.label(labels.TIER, area.tier)
-    return (
-        f"{unit_name(registry, area)}（{labels.PLACEHOLDER['area_queue'].replace('{tier}', tier)}）"
-    )
-
-
-def unit_name(registry: Registry, unit: Unit) -> str:
-    return " ".join(step["name"] for step in reversed(registry.chain(unit.code)))
+    queue = labels.PLACEHOLDER["area_queue"].replace("{tier}", tier)
+    return f"{registry.full_name(area.code)}（{queue}）"
 
 
 def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str, Any]:
@@ -192,7 +187,7 @@ def _filter_context(
     ]
     if staff.grid_scope is None:  # the queues of communities, streets and districts
         grids = [
-            (u.code, f"{unit_name(registry, u)}（{labels.label(labels.TIER, u.tier)}）")
+            (u.code, f"{registry.full_name(u.code)}（{labels.label(labels.TIER, u.tier)}）")
             for u in sorted(registry.units.values(), key=lambda u: u.code)
         ] + grids
     return {
