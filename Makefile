@@ -29,7 +29,8 @@ MODEL := $(MODEL_DIR)/petition.tar.gz
 RASA_INPUTS := config.yml domain.yml $(wildcard var/taxonomy-additions.yml) \
 	$(shell find data var/nlu/imported -type f \( -name '*.yml' -o -name '*.txt' \) -not -path 'data/grids/*' 2>/dev/null)
 
-.PHONY: help run test lint format validate train migrate lock bench envs clean
+
+.PHONY: help run run-scale test lint format validate train migrate lock bench envs clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +38,9 @@ help: ## Show this help
 run: envs .env migrate train ## Set everything up and start Rasa, actions, outbox and the app (Ctrl-C stops)
 	@echo "Starting: Rasa :$(RASA_PORT), action server :$(ACTION_PORT), app :$(APP_PORT)"
 	@$(VENV)/bin/honcho start -f Procfile
+
+run-scale: envs .env train ## The same, scaled out: PostgreSQL, Redis lock store, 2 Rasa and 2 action workers
+	@bash scripts/run-scale.sh
 
 test: envs .env ## Set up and run every test (lint, unit, Rasa data and stories, integration)
 	@bash scripts/test.sh

@@ -63,7 +63,12 @@ def main() -> int:
         return 2
     app = create_app(settings)
     log.info("action server on http://%s:%s", settings.action_host, settings.action_port)
-    app.run(settings.action_host, settings.action_port, workers=1, access_log=False)
+    app.run(
+        settings.action_host,
+        settings.action_port,
+        workers=settings.action_workers,
+        access_log=False,
+    )
     return 0
 
 

@@ -27,6 +27,7 @@ class ActionSettings:
     action_host: str = "127.0.0.1"  # the action server listens here (loopback)
     action_port: int = 5055
     action_server_token: str = ""  # Rasa's calls carry it as a bearer token
+    action_workers: int = 1  # Sanic worker processes (the scale-out profile runs several)
 
     @classmethod
     def from_env(cls) -> ActionSettings:
@@ -44,6 +45,7 @@ class ActionSettings:
             action_host=os.environ.get("ACTION_HOST", "127.0.0.1"),
             action_port=int(os.environ.get("ACTION_PORT", "5055")),
             action_server_token=os.environ.get("ACTION_SERVER_TOKEN", ""),
+            action_workers=max(1, int(os.environ.get("ACTION_WORKERS", "1"))),
         )
 
     @property

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_model = model_commands.add_parser("eval", help="compare with the active model")
     evaluate_model.add_argument("version", help="id or name")
     evaluate_model.set_defaults(func=models.cmd_eval)
-    activate = model_commands.add_parser("activate", help="hot-swap the bot to this version")
+    activate = model_commands.add_parser("activate", help="switch every Rasa worker to it")
     activate.add_argument("version", help="id or name")
     activate.add_argument("--reason", help="needed when macro-F1 drops more than the margin")
     activate.set_defaults(func=models.cmd_activate)

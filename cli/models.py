@@ -128,7 +128,7 @@ def cmd_activate(args: argparse.Namespace) -> None:
             )
         except versions.RegistryError as exc:
             raise CommandError(str(exc)) from exc
-        print(f"已启用模型 {version.name}（Rasa 已热切换，无需重启）")
+        print(f"已启用模型 {version.name}（Rasa 各服务进程均已加载，无需重启）")
 
 
 def cmd_rollback(args: argparse.Namespace) -> None:

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     app_port: int = 8000
     casestore_api_token: str
     model_activation_margin: float = 0.02  # refused when macro-F1 drops by more, unless overridden
+    model_swap_timeout_seconds: float = 300.0  # every Rasa worker loads an activated model
     console_session_hours: int = 12
     # None: Secure cookies exactly when the console is reached over HTTPS.
     console_cookie_secure: bool | None = None

@@ -69,7 +69,17 @@ class AveragedSGD(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def decision_function(self, features: Any) -> Any:
-        return safe_sparse_dot(features, self.coef_.T, dense_output=True) + self.intercept_
+        # The weights as scipy multiplies them (float64, one row per feature), made once: a
+        # conversion on every call copied the whole matrix for each message.
+        weights = self.__dict__.get("_weights")
+        if weights is None:
+            weights = self._weights = np.ascontiguousarray(self.coef_.T, dtype=np.float64)
+        return safe_sparse_dot(features, weights, dense_output=True) + self.intercept_
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state: Dict[str, Any] = super().__getstate__()
+        state.pop("_weights", None)  # derived; not stored with the model
+        return state
 
     def predict_proba(self, features: Any) -> Any:
         scores = expit(self.decision_function(features))

@@ -27,6 +27,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 import yaml
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -106,9 +107,15 @@ def dictionary_files(path: Path) -> List[Path]:
     return [path] if path.exists() else []
 
 
+# Raised when the stored feature objects change shape, so Rasa's cache does not hand back
+# models pickled with the old ones (2: SequentialUnion).
+FEATURES_VERSION = 2
+
+
 def fingerprint(config: Dict[str, Any]) -> Optional[str]:
-    """Retrain when the dictionary or the taxonomy changes (they are not training data)."""
-    digest = hashlib.sha256()
+    """Retrain when the dictionary or the taxonomy changes (they are not training data), or
+    the feature code (``FEATURES_VERSION``)."""
+    digest = hashlib.sha256(f"features-{FEATURES_VERSION}".encode())
     for key in ("dictionary_path", "taxonomy_path"):
         path = config.get(key)
         for file in dictionary_files(Path(path)) if path else []:
@@ -156,6 +163,17 @@ def _words(doc: str) -> List[str]:
     return doc.split(SEPARATOR, 1)[1].split()
 
 
+class SequentialUnion(FeatureUnion):  # type: ignore[misc]
+    """Character and word features side by side, computed in turn.
+
+    sklearn's FeatureUnion dispatches its two transformers through joblib even when it runs
+    them one after the other; for one message that overhead was a third of featurisation.
+    """
+
+    def transform(self, raw: Any) -> Any:
+        return sparse.hstack([t.transform(raw) for _, t in self.transformer_list]).tocsr()
+
+
 def build_features(config: Dict[str, Any]) -> FeatureUnion:
     char_vectorizer = TfidfVectorizer(
         analyzer="char",
@@ -167,7 +185,7 @@ def build_features(config: Dict[str, Any]) -> FeatureUnion:
     word_vectorizer = TfidfVectorizer(
         analyzer=_words, max_features=int(config["word_max_features"]), sublinear_tf=True
     )
-    return FeatureUnion([("chars", char_vectorizer), ("words", word_vectorizer)])
+    return SequentialUnion([("chars", char_vectorizer), ("words", word_vectorizer)])
 
 
 def make_pipeline(config: Dict[str, Any], classifier: Any) -> Pipeline:

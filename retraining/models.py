@@ -91,3 +91,14 @@ class TrainingJob(Base):  # 训练任务
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_version.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RasaWorker(Base):  # Rasa 服务进程：which model each worker or replica has loaded
+    """Written by the model endpoint on every pull (``retraining.serving``)."""
+
+    __tablename__ = "rasa_worker"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid
+    model_id: Mapped[str] = mapped_column(String(64))  # the model it runs ("" before the first)
+    loading: Mapped[str | None] = mapped_column(String(64))  # the model it was last sent
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -2,9 +2,10 @@
 
 Every trained model is kept under ``models/versions/``. A candidate is compared with the
 active model on the same fixed held-back set (``tests/data/nlu_holdout`` and the share of
-imported history kept in ``var/holdout``; neither is ever trained on). Activation hot-swaps
-the running Rasa server (``PUT /model``, no restart) and copies the file to
-``models/petition.tar.gz`` so that a restart keeps it. Every step is audited.
+imported history kept in ``var/holdout``; neither is ever trained on). Activation puts the
+file at ``models/petition.tar.gz``, which every Rasa worker pulls (``retraining.serving``),
+and is recorded only once every live worker runs it; otherwise the previous file is put back.
+Every step is audited.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,15 +30,12 @@ from core import audit
 from core.clock import LOCAL_TZ, utcnow
 from core.db import session_scope
 from core.settings import Settings
-from retraining import metrics, trainer
+from retraining import metrics, serving, trainer
 from retraining.models import ModelStatus, ModelVersion
 from retraining.workspace import Workspace
 
-ACTIVE_FILE = "petition.tar.gz"
+ACTIVE_FILE = serving.ACTIVE_FILE  # models/petition.tar.gz: what the Rasa workers run
 FINGERPRINTED = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories")
-
-
-SWAP_TIMEOUT = 300.0  # seconds Rasa may take to load a model (15-60 s is usual)
 
 
 class RegistryError(RuntimeError):
@@ -50,28 +47,26 @@ class ActivationRefusedError(RegistryError):
 
 
 class RasaUnavailableError(RegistryError):
-    """The running Rasa server could not load the model."""
+    """No Rasa worker runs, or not every one loaded the model in time."""
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where activation puts a version: the running Rasa server and the models folder.
+    """Where activation puts a version: the models folder the Rasa workers pull from.
 
     Built from Settings in one place (``from_settings``) for the CLI and the console.
     """
 
-    rasa_url: str
-    rasa_token: str
     models_dir: Path
     margin: float  # activation is refused when macro-F1 drops by more, unless overridden
+    swap_timeout: float = 300.0  # seconds every Rasa worker may take to pull and load it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deployment:
         return cls(
-            rasa_url=settings.rasa_url,
-            rasa_token=settings.rasa_token,
             models_dir=settings.model_dir,
             margin=settings.model_activation_margin,
+            swap_timeout=settings.model_swap_timeout_seconds,
         )
 
 
@@ -358,20 +353,43 @@ def evaluate_version(
 # ---------------------------------------------------------------- activation
 
 
-def _hot_swap(rasa_url: str, rasa_token: str, model_file: Path) -> None:
-    try:
-        response = httpx.put(
-            f"{rasa_url.rstrip('/')}/model",
-            params={"token": rasa_token},
-            json={"model_file": str(model_file.resolve())},
-            timeout=SWAP_TIMEOUT,
-        )
-    except httpx.HTTPError as exc:
-        raise RasaUnavailableError(f"无法连接Rasa服务器（{exc}），模型未切换") from exc
-    if response.status_code >= 300:
+def _install(source: Path, target: Path) -> None:
+    """Copy a model file into place atomically (the model endpoint never serves half a file)."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
+    shutil.copy2(source, tmp)
+    os.replace(tmp, target)
+
+
+def _publish(session: Session, model_file: Path, deployment: Deployment) -> None:
+    """Serve ``model_file`` to the Rasa workers and wait until every live one runs it.
+
+    RasaUnavailableError if none runs or not all load it in time; the previous file is then
+    served again, so workers that did load the new model go back to the old one.
+    """
+    factory = sessionmaker(bind=session.get_bind())
+    with session_scope(factory) as check:
+        if not serving.live_workers(check):
+            raise RasaUnavailableError(
+                f"没有正在运行的Rasa服务（{serving.LIVE_SECONDS:.0f}秒内没有拉取模型），模型未切换"
+            )
+    active = deployment.models_dir / ACTIVE_FILE
+    backup = active.with_name(f".{ACTIVE_FILE}.previous")
+    had_previous = active.exists()
+    if had_previous:
+        _install(active, backup)
+    _install(model_file, active)
+    workers = serving.wait_for_workers(
+        factory, serving.fingerprint_of(active), timeout=deployment.swap_timeout
+    )
+    if workers is None:
+        if had_previous:
+            os.replace(backup, active)
+        else:
+            active.unlink()
         raise RasaUnavailableError(
-            f"Rasa服务器未能加载模型（HTTP {response.status_code}）：{response.text[:300]}"
+            f"Rasa服务未能在{deployment.swap_timeout:.0f}秒内全部加载新模型，已恢复原模型"
         )
+    backup.unlink(missing_ok=True)
 
 
 def _switch(
@@ -389,15 +407,11 @@ def _switch(
     if not model_file.exists():
         raise RegistryError(f"模型文件不存在：{model_file}")
     version_id = version.id
-    # Rasa needs ~30 s to load a model: end the transaction first, so SQLite's single write
+    # Loading takes the workers seconds: end the transaction first, so SQLite's single write
     # lock is not held meanwhile. Nothing has been written yet; nothing is if the swap fails.
     session.commit()
-    _hot_swap(deployment.rasa_url, deployment.rasa_token, model_file)
+    _publish(session, model_file, deployment)
     version = session.get(ModelVersion, version_id) or version
-    models_dir = deployment.models_dir
-    tmp = models_dir / f".{ACTIVE_FILE}.{secrets.token_hex(4)}"
-    shutil.copy2(model_file, tmp)
-    os.replace(tmp, models_dir / ACTIVE_FILE)
     previous = active_version(session)
     if previous is not None:
         previous.status = ModelStatus.RETIRED.value

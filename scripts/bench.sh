@@ -6,7 +6,9 @@ export PYTHONPATH="$PWD" SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=
 echo "==> grid resolution";    .venv/bin/python -m bench.grids
 echo "==> console queue";      .venv/bin/python -m bench.console_queue
 echo "==> retraining cycle";   .venv/bin/python -m bench.retrain_cycle
-echo "==> turn latency";       .venv/bin/python -m bench.turn_latency --residents 10 --rounds 3
+echo "==> load (open loop 20 turns/s, then capacity)"
+.venv/bin/python -m bench.load --rate 20 --seconds 60
+.venv/bin/python -m bench.load --capacity 16 --seconds 30
 echo "==> NLU (CV, held-out, training, parse latency)"
 .venv-rasa/bin/python -m bench.nlu
 echo "==> NLU ablation";       .venv-rasa/bin/python -m bench.nlu_ablation

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start a throwaway PostgreSQL for the case-store tests and print its admin URL.
+# Start a throwaway PostgreSQL for the case-store tests (or make run-scale's own, kept in DIR
+# between runs) and print its admin URL.
 # Usage: eval "$(scripts/test-postgres.sh start DIR)"; ...; scripts/test-postgres.sh stop DIR
 set -euo pipefail
 action="$1"; dir="$2"; port="${TEST_POSTGRES_PORT:-55432}"
@@ -12,7 +13,7 @@ case "$action" in
       bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
     fi
     mkdir -p "$dir" && chown postgres "$dir"
-    su postgres -c "$bin/initdb -D $dir/data -A trust -U postgres" >/dev/null
+    [[ -d "$dir/data" ]] || su postgres -c "$bin/initdb -D $dir/data -A trust -U postgres" >/dev/null
     su postgres -c "$bin/pg_ctl -D $dir/data -l $dir/log -w -o '-p $port -k $dir -c listen_addresses=127.0.0.1' start" >/dev/null
     echo "export TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$port/postgres"
     ;;

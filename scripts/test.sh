@@ -33,6 +33,22 @@ step "Rasa story tests"
 step "integration tests (Rasa, action server and case store on loopback)"
 .venv/bin/pytest -q -p no:cacheprovider tests/integration --junitxml=test-output/integration.xml
 
+step "integration tests again on the scale-out profile (PostgreSQL, Redis, 2 Rasa workers)"
+scale_dir="$(mktemp -d)"
+chmod 755 "$scale_dir"
+stop_scale() {
+  scripts/redis.sh stop "$scale_dir/redis"
+  [[ -d "$scale_dir/postgres" ]] && scripts/test-postgres.sh stop "$scale_dir/postgres"
+  return 0
+}
+trap stop_scale EXIT
+eval "$(REDIS_PORT=56390 scripts/redis.sh start "$scale_dir/redis")"
+if [[ -z "${TEST_POSTGRES_URL:-}" ]]; then
+  eval "$(TEST_POSTGRES_PORT=55434 scripts/test-postgres.sh start "$scale_dir/postgres")"
+fi
+STACK_PROFILE=scale .venv/bin/pytest -q -p no:cacheprovider tests/integration \
+  --junitxml=test-output/integration-scale.xml
+
 step "browser tests (headless Debian Chromium: web chat → console → closure)"
 scripts/ensure-browser.sh
 .venv/bin/pytest -q -p no:cacheprovider tests/browser --junitxml=test-output/browser.xml

@@ -21,6 +21,7 @@ from core.settings import Settings, get_settings
 from core.taxonomy import load_taxonomy_with_additions
 from grids import api as grids_api
 from retraining import api as retraining_api
+from retraining import serving
 from retraining.jobs import JobConfig, JobRunner
 from retraining.switcher import Switcher
 from retraining.versions import Deployment
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(open311.router)
     app.include_router(retraining_api.router)
+    app.include_router(serving.router)
     app.include_router(grids_api.router)
     app.include_router(attachments.router)
     app.include_router(notifications.router)

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from retraining.versions import SWAP_TIMEOUT
+from core.settings import Settings
 from tests.browser.conftest import ADMIN, shot
 from tests.browser.test_console_flow import say
 from tests.integration.services import Stack
@@ -22,8 +22,8 @@ CORRECTIONS = [
 ]
 TRAINING_MINUTES = 8
 # The swap runs in the background and the version page refreshes until it is done; Rasa may
-# take as long as the server's own limit (retraining.versions.SWAP_TIMEOUT) on a busy machine.
-SWITCH_MS = int(SWAP_TIMEOUT * 1000) + 30_000
+# take as long as the server's own limit (MODEL_SWAP_TIMEOUT_SECONDS) on a busy machine.
+SWITCH_MS = int(Settings.model_fields["model_swap_timeout_seconds"].default * 1000) + 30_000
 
 
 def correct_tickets(stack: Stack) -> None:

@@ -38,13 +38,16 @@ def test_train_list_activate_and_roll_back(
     candidate = next(line.split()[1] for line in listed.splitlines() if "candidate" in line)
 
     assert main(["models", "activate", candidate]) == 0
-    assert capsys.readouterr().out.strip() == f"已启用模型 {candidate}（Rasa 已热切换，无需重启）"
-    assert Path(fake_rasa.loaded[-1]).name == f"{candidate}.tar.gz"
+    assert (
+        capsys.readouterr().out.strip()
+        == f"已启用模型 {candidate}（Rasa 各服务进程均已加载，无需重启）"
+    )
+    assert fake_rasa.runs(cli_settings.model_dir / "versions" / f"{candidate}.tar.gz")
     assert main(["models", "activate", candidate]) == 2
     assert "已在使用中" in capsys.readouterr().err
     assert main(["models", "rollback"]) == 0
     assert capsys.readouterr().out.strip() == "已回滚到模型 initial"
-    assert Path(fake_rasa.loaded[-1]).name == "initial.tar.gz"
+    assert fake_rasa.runs(cli_settings.model_dir / "versions" / "initial.tar.gz")
     assert main(["models", "activate", "no-such-version"]) == 2
     assert "未找到模型版本 no-such-version" in capsys.readouterr().err
 
@@ -61,9 +64,10 @@ def test_a_worse_candidate_needs_a_reason(
     assert main(["models", "eval", name]) == 0
     assert capsys.readouterr().out.startswith("在保留测试集上与当前模型对比")
     assert main(["models", "activate", "1"]) == 2
-    assert "已拒绝启用" in capsys.readouterr().err and fake_rasa.loaded == []
+    assert "已拒绝启用" in capsys.readouterr().err
     assert main(["models", "activate", "1", "--reason", "测试用的小模型"]) == 0
-    assert len(fake_rasa.loaded) == 1
+    assert fake_rasa.runs(cli_settings.model_dir / versions.ACTIVE_FILE)
+    assert fake_rasa.runs(cli_settings.model_dir / "versions" / f"{name}.tar.gz")
 
 
 def test_train_out_writes_a_model_file_only(

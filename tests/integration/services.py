@@ -1,4 +1,9 @@
-"""Start the real services (Rasa, action server, case store) on loopback for tests."""
+"""Start the real services (Rasa, action server, case store) on loopback for tests.
+
+``STACK_PROFILE=scale`` starts them as ``make run-scale`` does: the case store and Rasa's
+tracker store on PostgreSQL (fresh databases on the TEST_POSTGRES_URL server), Rasa's lock
+store on Redis (REDIS_HOST, REDIS_PORT), two Rasa workers and two action-server workers.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,22 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
+from retraining import serving
+from tests.app_fixtures import postgres_database
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / os.environ.get("MODEL_DIR", "models") / "petition.tar.gz"
+SCALE = os.environ.get("STACK_PROFILE") == "scale"
+WORKERS = int(os.environ.get("STACK_WORKERS", 2 if SCALE else 1))  # Rasa (Sanic) workers
 
 
 def free_port() -> int:
@@ -74,6 +87,7 @@ class Stack:
     actions: Service
     rasa: Service
     extra: list[Service] = field(default_factory=list)
+    resources: ExitStack = field(default_factory=ExitStack)  # databases of the scale profile
 
     @property
     def app_url(self) -> str:
@@ -100,6 +114,28 @@ class Stack:
     def stop(self) -> None:
         for service in (self.rasa, self.actions, self.app, *self.extra):
             service.stop()
+        self.resources.close()
+
+
+def scale_env(resources: ExitStack) -> dict[str, str]:
+    """The scale profile's settings: fresh PostgreSQL databases, a Redis key prefix of its own."""
+    database_url = resources.enter_context(postgres_database())
+    tracker_url = urlsplit(resources.enter_context(postgres_database()))
+    return {
+        "DATABASE_URL": database_url,
+        "RASA_ENDPOINTS": "endpoints-scale.yml",
+        "SANIC_WORKERS": str(WORKERS),
+        "ACTION_WORKERS": "2",
+        "TRACKER_DB_HOST": tracker_url.hostname or "127.0.0.1",
+        "TRACKER_DB_PORT": str(tracker_url.port or 5432),
+        "TRACKER_DB_NAME": tracker_url.path.lstrip("/"),
+        "TRACKER_DB_USER": tracker_url.username or "postgres",
+        "TRACKER_DB_PASSWORD": tracker_url.password or "",
+        "REDIS_HOST": os.environ.get("REDIS_HOST", "127.0.0.1"),
+        "REDIS_PORT": os.environ.get("REDIS_PORT", "6379"),
+        "REDIS_DB": "1",
+        "REDIS_KEY_PREFIX": f"it{uuid.uuid4().hex[:10]}",
+    }
 
 
 def start_stack(
@@ -134,8 +170,12 @@ def start_stack(
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "RASA_TELEMETRY_ENABLED": "false",
         "PYTHONPATH": str(ROOT),
+        "RASA_ENDPOINTS": "endpoints.yml",
         **(extra_env or {}),
     }
+    resources = ExitStack()
+    if SCALE:
+        env.update(scale_env(resources))
     subprocess.run(
         [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],
         cwd=ROOT,
@@ -169,7 +209,9 @@ def start_stack(
     rasa = Service(
         "rasa",
         [
-            str(rasa_venv / "rasa"),
+            str(rasa_venv / "python"),
+            "-m",
+            "nlu.server",
             "run",
             "--enable-api",
             "--auth-token",
@@ -178,10 +220,8 @@ def start_stack(
             "127.0.0.1",
             "--port",
             str(ports["rasa"]),
-            "--model",
-            str(model_dir / MODEL.name),
             "--endpoints",
-            "endpoints.yml",
+            env["RASA_ENDPOINTS"],
             "--credentials",
             "credentials.yml",
         ],
@@ -189,15 +229,40 @@ def start_stack(
         env,
         workdir / "rasa.log",
     )
-    stack = Stack(workdir, env, app, actions, rasa)
+    stack = Stack(workdir, env, app, actions, rasa, resources=resources)
     try:
         for service in (app, actions, rasa):
             on_progress(f"starting {service.name} …")
             service.start()
+        every_worker_loaded(env["DATABASE_URL"], serving.fingerprint_of(model_dir / MODEL.name))
     except Exception:
         stack.stop()
         raise
     return stack
+
+
+def every_worker_loaded(database_url: str, fingerprint: str, timeout: float = 240) -> None:
+    """Until all of the stack's Rasa workers run the model (each reports it when it pulls).
+
+    Rasa's /status answers as soon as one worker is up; a request the kernel hands to a worker
+    still loading would wait for it.
+    """
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                loaded = connection.execute(
+                    text("SELECT count(*) FROM rasa_worker WHERE model_id = :f"), {"f": fingerprint}
+                ).scalar_one()
+            if loaded >= WORKERS:
+                return
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    raise TimeoutError(f"fewer than {WORKERS} Rasa workers loaded the model in {timeout} s")
 
 
 class Resident:

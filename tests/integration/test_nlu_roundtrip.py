@@ -97,10 +97,13 @@ def test_import_train_eval(project: Path, tmp_path: Path) -> None:
 
     port = free_port()
     env["RASA_URL"] = f"http://127.0.0.1:{port}"
+    no_endpoints = tmp_path / "endpoints.yml"  # NLU only: no action or model server
+    no_endpoints.write_text("{}\n", encoding="utf-8")
     server = Service(
         "rasa",
         [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--auth-token",
-         env["RASA_TOKEN"], "-i", "127.0.0.1", "--port", str(port), "--model", str(model)],
+         env["RASA_TOKEN"], "-i", "127.0.0.1", "--port", str(port), "--model", str(model),
+         "--endpoints", str(no_endpoints)],
         f"{env['RASA_URL']}/status?token={env['RASA_TOKEN']}", env, tmp_path / "rasa.log",
     )  # fmt: skip
     server.start()

@@ -1,6 +1,6 @@
 """Faithful fakes of the Rasa side for the app's tests: the Rasa environment's two commands
-(``rasa train`` and ``python -m nlu.evaluate_model``) as scripts, and Rasa's HTTP API
-(``PUT /model``, ``POST /model/parse``) on loopback.
+(``rasa train`` and ``python -m nlu.evaluate_model``) as scripts, Rasa's HTTP API
+(``POST /model/parse``) on loopback, and a Rasa worker pulling the active model.
 
 The fake ``rasa train`` reads what the real one reads (``--config``, ``--domain`` file or
 folder, ``--data`` files and folders, the working directory) and writes a "model": JSON with
@@ -20,6 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from core.db import make_engine, make_sessionmaker, session_scope
+from retraining import serving
 
 RASA = """
 import argparse, json, os, sys, time
@@ -148,13 +151,52 @@ def model(path: Path) -> dict[str, Any]:
 
 @dataclass
 class FakeRasaServer:
-    """Rasa's HTTP API as the app uses it; ``parse`` maps texts to intents (else fallback)."""
+    """Rasa's HTTP API as the app uses it; ``parse`` maps texts to intents (else fallback).
+
+    ``pull_from`` makes it a Rasa worker too: it pulls ``models/petition.tar.gz`` as the
+    model endpoint serves it (``retraining.serving``: the same fingerprint, the same record
+    of each pull) every 50 ms, and ``loaded`` lists the contents of the models it loaded.
+    """
 
     url: str = ""
     token: str = "rasa-token"
-    loaded: list[str] = field(default_factory=list)  # model files of PUT /model, in order
+    loaded: list[bytes] = field(default_factory=list)
     parse: dict[str, str] = field(default_factory=dict)
-    refuse: bool = False  # PUT /model answers 500 (the model cannot be loaded)
+    refuse: bool = False  # the worker cannot load new models (it keeps the one it runs)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def runs(self, model_file: Path) -> bool:
+        return bool(self.loaded) and self.loaded[-1] == model_file.read_bytes()
+
+    def pull_from(self, models_dir: Path, database_url: str, name: str = "fake-worker:1") -> None:
+        factory = make_sessionmaker(make_engine(database_url))
+
+        first = threading.Event()
+
+        def pull() -> None:
+            running = ""
+            while not self._stop.is_set():
+                path = models_dir / serving.ACTIVE_FILE
+                current = serving.fingerprint_of(path) if path.exists() else ""
+                sent = current if current and current != running else None
+                with session_scope(factory) as session:
+                    serving.record_pull(session, name, running=running, sent=sent)
+                first.set()
+                if sent and not self.refuse:
+                    self.loaded.append(path.read_bytes())
+                    running = current
+                self._stop.wait(0.05)
+
+        thread = threading.Thread(target=pull, daemon=True, name=f"pull-{name}")
+        self._threads.append(thread)
+        thread.start()
+        first.wait(10)  # a running worker has pulled at least once
+
+    def stop_pulling(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
 
 
 def _handler(state: FakeRasaServer) -> type[BaseHTTPRequestHandler]:
@@ -181,16 +223,6 @@ def _handler(state: FakeRasaServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(401, {"message": "User is not authenticated."})
                 return False
             return True
-
-        def do_PUT(self) -> None:  # noqa: N802  (http.server's naming)
-            if urlparse(self.path).path != "/model" or not self._authorised():
-                return
-            body = self._body()
-            if state.refuse or not Path(body.get("model_file", "")).exists():
-                self._reply(500, {"message": "Agent with name ... could not be loaded."})
-                return
-            state.loaded.append(body["model_file"])
-            self._reply(204)
 
         def do_POST(self) -> None:  # noqa: N802
             if urlparse(self.path).path != "/model/parse" or not self._authorised():
@@ -224,5 +256,6 @@ def rasa_server() -> Iterator[FakeRasaServer]:
     try:
         yield state
     finally:
+        state.stop_pulling()
         server.shutdown()
         server.server_close()

@@ -46,6 +46,7 @@ def own_settings(
     """The test database, the project copy, runtime data in tmp_path, the fake Rasa."""
     models = tmp_path / "models"
     models.mkdir()
+    fake_rasa.pull_from(models, settings.database_url)
     return settings.model_copy(
         update={
             "project_dir": project,
@@ -55,6 +56,7 @@ def own_settings(
             "training_log_dir": tmp_path / "var" / "training",
             "rasa_env_dir": rasa_env,
             "rasa_url": fake_rasa.url,
+            "model_swap_timeout_seconds": 3.0,
             "rasa_token": fake_rasa.token,
         }
     )

@@ -1,18 +1,10 @@
 """Model switches from the console: checked at once, carried out in the background, one at a time.
 
-The fake Rasa HTTP API takes the hot swap; ``held_rasa`` is the same API answering only when
-the test lets it, as a Rasa server that takes its time to load a model.
+The fake Rasa worker pulls the active model; while ``fake_rasa.refuse`` is set it loads
+nothing, as a worker that takes its time to load a model.
 """
 
 from __future__ import annotations
-
-import dataclasses
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +16,7 @@ from retraining import versions
 from retraining.models import ModelStatus
 from retraining.switcher import SwitchBusyError, Switcher, SwitchState
 from retraining.workspace import Workspace
-from tests.retraining.fake_rasa import FakeRasaServer, _handler
+from tests.retraining.fake_rasa import FakeRasaServer
 from tests.retraining.test_versions import candidate, write_model
 
 # A comparison (as evaluate_version stores it) that allows activation without a reason.
@@ -36,27 +28,6 @@ BETTER = {
     "per_class": [],
     "changed": [],
 }
-
-
-@contextmanager
-def held_rasa(state: FakeRasaServer) -> Iterator[tuple[str, threading.Event]]:
-    """The fake Rasa API on another port, each request held until the event is set."""
-    gate = threading.Event()
-    handler = _handler(state)
-
-    def held(*args: Any) -> BaseHTTPRequestHandler:
-        gate.wait(30)
-        return handler(*args)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), held)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", gate
-    finally:
-        gate.set()
-        server.shutdown()
-        server.server_close()
 
 
 def baseline(factory: sessionmaker[Session], workspace: Workspace) -> int:
@@ -93,18 +64,18 @@ def test_a_switch_runs_in_the_background_one_at_a_time(
 ) -> None:
     initial = baseline(factory, workspace)
     first = candidate(factory, workspace, {"路灯坏了": "x"}, comparison=BETTER)
-    with held_rasa(fake_rasa) as (url, gate):
-        switcher = Switcher(factory, dataclasses.replace(deployment, rasa_url=url))
-        switcher.request(first, actor="admin:boss", rollback=False)
-        assert switcher.state(first) == SwitchState("running", rollback=False)
-        assert statuses(factory)["initial"] == ModelStatus.ACTIVE  # nothing switched yet
-        with pytest.raises(SwitchBusyError, match="正在切换模型"):
-            switcher.request(initial, actor="admin:other", rollback=True)
-        assert switcher.state(initial) is None
-        gate.set()
-        switcher.wait(30)
+    fake_rasa.refuse = True  # the worker takes its time
+    switcher = Switcher(factory, deployment)
+    switcher.request(first, actor="admin:boss", rollback=False)
+    assert switcher.state(first) == SwitchState("running", rollback=False)
+    assert statuses(factory)["initial"] == ModelStatus.ACTIVE  # nothing switched yet
+    with pytest.raises(SwitchBusyError, match="正在切换模型"):
+        switcher.request(initial, actor="admin:other", rollback=True)
+    assert switcher.state(initial) is None
+    fake_rasa.refuse = False
+    switcher.wait(30)
     assert switcher.state(first) == SwitchState("done", rollback=False)
-    assert len(fake_rasa.loaded) == 1
+    assert fake_rasa.runs(workspace.models_dir / versions.ACTIVE_FILE)
     assert statuses(factory)["initial"] == ModelStatus.RETIRED
     assert "路灯坏了" in (workspace.models_dir / versions.ACTIVE_FILE).read_text("utf-8")
     assert actions(factory)[0] == "model_activate"
@@ -114,7 +85,7 @@ def test_a_switch_runs_in_the_background_one_at_a_time(
     assert switcher.state(initial) == SwitchState("done", rollback=True)
     assert statuses(factory)["initial"] == ModelStatus.ACTIVE
     assert actions(factory)[0] == "model_rollback"
-    assert Path(fake_rasa.loaded[-1]).name == "initial.tar.gz"
+    assert fake_rasa.runs(workspace.models_dir / "versions" / "initial.tar.gz")
 
 
 def test_refusals_are_immediate_and_start_nothing(
@@ -137,7 +108,7 @@ def test_refusals_are_immediate_and_start_nothing(
             switcher.request(version_id, actor="admin:boss", rollback=rollback)
         assert switcher.state(version_id) is None
     switcher.wait(1)
-    assert fake_rasa.loaded == [] and actions(factory) == ["model_register"] * 2
+    assert actions(factory) == ["model_register"] * 2
     switcher.request(worse, actor="admin:boss", rollback=False, override_reason="演示")
     switcher.wait(30)
     assert switcher.state(worse) == SwitchState("done", rollback=False)
@@ -155,12 +126,12 @@ def test_a_failed_swap_is_shown_and_changes_nothing(
     baseline(factory, workspace)
     active = (workspace.models_dir / versions.ACTIVE_FILE).read_bytes()
     version_id = candidate(factory, workspace, {"路灯坏了": "x"}, comparison=BETTER)
-    fake_rasa.refuse = True  # Rasa answers 500: the model cannot be loaded
+    fake_rasa.refuse = True  # the worker cannot load the model
     switcher = Switcher(factory, deployment)
     switcher.request(version_id, actor="admin:boss", rollback=False)
     switcher.wait(30)
     state = switcher.state(version_id)
-    assert state is not None and state.status == "failed" and "HTTP 500" in (state.error or "")
+    assert state is not None and state.status == "failed" and "已恢复原模型" in (state.error or "")
     assert statuses(factory)["initial"] == ModelStatus.ACTIVE
     assert (workspace.models_dir / versions.ACTIVE_FILE).read_bytes() == active
     assert "model_activate" not in actions(factory)

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
 from core.db import session_scope
 from core.settings import Settings
 from retraining import versions
-from retraining.models import ModelStatus, ModelVersion
+from retraining.models import ModelStatus, ModelVersion, RasaWorker
 from retraining.workspace import Workspace
 from tests.retraining.fake_rasa import FakeRasaServer
 
@@ -94,7 +94,7 @@ def test_no_held_back_rows_is_an_error(
         versions.evaluate_version(factory, version_id=version_id, workspace=workspace)
 
 
-def test_activation_hot_swaps_and_rollback_restores(
+def test_activation_reaches_the_workers_and_rollback_restores(
     factory: sessionmaker[Session],
     workspace: Workspace,
     own_settings: Settings,
@@ -114,8 +114,8 @@ def test_activation_hot_swaps_and_rollback_restores(
         version = session.get(ModelVersion, version_id)
         assert version is not None
         versions.activate(session, version, actor="admin:boss", deployment=deployment)
-    assert [Path(p).name for p in fake_rasa.loaded] == [f"{version.name}.tar.gz"]
     active = workspace.models_dir / versions.ACTIVE_FILE
+    assert fake_rasa.runs(Path(version.file_path)) and fake_rasa.runs(active)
     assert "路灯坏了" in active.read_text(encoding="utf-8")  # a restart keeps it
     with session_scope(factory) as session:
         back = versions.rollback(session, actor="admin:boss", deployment=deployment)
@@ -124,7 +124,7 @@ def test_activation_hot_swaps_and_rollback_restores(
         assert statuses == {"initial": "active", version.name: "retired"}
         actions = [e.action for e in audit.recent(session, object_type="model_version", limit=9)]
         assert {"model_register", "model_activate", "model_rollback"} <= set(actions)
-    assert Path(fake_rasa.loaded[-1]).name == "initial.tar.gz"
+    assert fake_rasa.runs(workspace.models_dir / "versions" / "initial.tar.gz")
     with session_scope(factory) as session:  # the one before is the candidate again
         assert versions.rollback(session, actor="a", deployment=deployment).name == version.name
 
@@ -150,10 +150,9 @@ def test_a_worse_version_needs_a_reason(
         assert version is not None
         with pytest.raises(versions.ActivationRefusedError, match="已拒绝启用"):
             versions.activate(session, version, actor="admin:boss", deployment=deployment)
-        assert fake_rasa.loaded == []
         versions.activate(session, version, actor="admin:boss", deployment=deployment,
                           override_reason="演示")  # fmt: skip
-    assert len(fake_rasa.loaded) == 1
+    assert fake_rasa.runs(Path(version.file_path))
 
 
 def test_nothing_changes_when_rasa_cannot_load_the_model(
@@ -170,17 +169,20 @@ def test_nothing_changes_when_rasa_cannot_load_the_model(
     with session_scope(factory) as session:
         version = session.get(ModelVersion, version_id)
         assert version is not None
-        with pytest.raises(versions.RasaUnavailableError, match="HTTP 500"):
+        with pytest.raises(versions.RasaUnavailableError, match="已恢复原模型"):
             versions.activate(session, version, actor="admin:boss", deployment=deployment)
     with session_scope(factory) as session:
         assert session.get(ModelVersion, version_id).status == "candidate"  # type: ignore[union-attr]
     assert active.read_bytes() == before
-    down = versions.Deployment("http://127.0.0.1:9", "t", workspace.models_dir, 0.02)
+    fake_rasa.stop_pulling()  # Rasa is down: no worker has pulled lately
+    with session_scope(factory) as session:
+        session.execute(delete(RasaWorker))
     with session_scope(factory) as session:
         version = session.get(ModelVersion, version_id)
         assert version is not None
-        with pytest.raises(versions.RasaUnavailableError, match="无法连接"):
-            versions.activate(session, version, actor="admin:boss", deployment=down)
+        with pytest.raises(versions.RasaUnavailableError, match="没有正在运行的Rasa服务"):
+            versions.activate(session, version, actor="admin:boss", deployment=deployment)
+    assert active.read_bytes() == before
 
 
 def test_the_fingerprint_covers_runtime_data(project: Path, tmp_path: Path) -> None:
