@@ -39,7 +39,8 @@ CONVERSATIONS = [
     ("楼上的烧烤店每天半夜还在营业，吵得睡不着", "玉林小区3栋"),
     ("路边的垃圾桶满了好几天没人清运，臭得很", "玉林小区3栋"),
 ]
-TURNS_PER_CONVERSATION = 4
+TURN_NAMES = ("report", "place", "phone", "confirm")
+TURNS_PER_CONVERSATION = len(TURN_NAMES)
 NUMBER = re.compile(r"工单号：(\d{13})")
 TIMEOUT = 60.0
 
@@ -47,6 +48,7 @@ TIMEOUT = 60.0
 @dataclass
 class Tally:
     latencies_ms: list[float] = field(default_factory=list)
+    by_turn: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     unfiled: int = 0
     conversations: int = 0
@@ -66,6 +68,11 @@ class Tally:
                 f" p99 {percentile(lat, 99):.0f} ms, mean {statistics.fmean(lat):.0f} ms,"
                 f" max {max(lat):.0f} ms"
             )
+            for name, values in self.by_turn.items():
+                print(
+                    f"  {name:<8} p50 {percentile(values, 50):>5.0f} ms,"
+                    f" p95 {percentile(values, 95):>5.0f} ms"
+                )
         print(f"errors: {self.errors}; conversations without a ticket number: {self.unfiled}")
 
 
@@ -79,7 +86,7 @@ async def conversation(client: httpx.AsyncClient, tally: Tally, rng: random.Rand
     problem, place = rng.choice(CONVERSATIONS)
     sender = f"load-{uuid.uuid4().hex[:12]}"
     reply: list[dict[str, object]] = []
-    for text in (problem, place, "13812345678", "/affirm"):
+    for name, text in zip(TURN_NAMES, (problem, place, "13812345678", "/affirm"), strict=True):
         started = time.perf_counter()
         try:
             response = await client.post(
@@ -90,7 +97,9 @@ async def conversation(client: httpx.AsyncClient, tally: Tally, rng: random.Rand
         except (httpx.HTTPError, ValueError):
             tally.errors += 1
             return
-        tally.latencies_ms.append((time.perf_counter() - started) * 1000)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        tally.latencies_ms.append(elapsed_ms)
+        tally.by_turn.setdefault(name, []).append(elapsed_ms)
     tally.conversations += 1
     if not any(NUMBER.search(str(r.get("text", ""))) for r in reply):
         tally.unfiled += 1

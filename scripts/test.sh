@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-output
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "lint: import contracts, ruff and mypy"
 .venv/bin/lint-imports --no-cache
@@ -16,6 +16,18 @@ step "lint: import contracts, ruff and mypy"
 
 step "unit tests (app environment)"
 .venv/bin/pytest -q -p no:cacheprovider tests/test_layout.py tests/core tests/grids tests/accounts tests/retraining tests/casestore tests/console tests/webapp tests/cli tests/bot --junitxml=test-output/app-unit.xml
+
+step "a throwaway Redis for the lock-store tests and the scale-out profile"
+scale_dir="$(mktemp -d)"
+chmod 755 "$scale_dir"
+stop_scale() {
+  scripts/redis.sh stop "$scale_dir/redis"
+  [[ -d "$scale_dir/postgres" ]] && scripts/test-postgres.sh stop "$scale_dir/postgres"
+  return 0
+}
+trap stop_scale EXIT
+eval "$(REDIS_PORT=56390 scripts/redis.sh start "$scale_dir/redis")"
+export REDIS_HOST REDIS_PORT
 
 step "unit tests (Rasa environment)"
 .venv-rasa/bin/pytest -q -p no:cacheprovider tests/actions tests/nlu --junitxml=test-output/rasa-unit.xml
@@ -34,15 +46,6 @@ step "integration tests (Rasa, action server and case store on loopback)"
 .venv/bin/pytest -q -p no:cacheprovider tests/integration --junitxml=test-output/integration.xml
 
 step "integration tests again on the scale-out profile (PostgreSQL, Redis, 2 Rasa workers)"
-scale_dir="$(mktemp -d)"
-chmod 755 "$scale_dir"
-stop_scale() {
-  scripts/redis.sh stop "$scale_dir/redis"
-  [[ -d "$scale_dir/postgres" ]] && scripts/test-postgres.sh stop "$scale_dir/postgres"
-  return 0
-}
-trap stop_scale EXIT
-eval "$(REDIS_PORT=56390 scripts/redis.sh start "$scale_dir/redis")"
 if [[ -z "${TEST_POSTGRES_URL:-}" ]]; then
   eval "$(TEST_POSTGRES_PORT=55434 scripts/test-postgres.sh start "$scale_dir/postgres")"
 fi
