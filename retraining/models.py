@@ -99,6 +99,5 @@ class RasaWorker(Base):  # Rasa 服务进程：which model each worker or replic
     __tablename__ = "rasa_worker"
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid
-    model_id: Mapped[str] = mapped_column(String(64))  # the model it runs ("" before the first)
-    loading: Mapped[str | None] = mapped_column(String(64))  # the model it was last sent
+    model_id: Mapped[str] = mapped_column(String(64))  # the model it runs (its If-None-Match)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -49,14 +49,13 @@ def fingerprint_of(path: Path) -> str:
     return _fingerprints[key]
 
 
-def record_pull(session: Session, worker: str, *, running: str, sent: str | None) -> None:
-    """Note what a worker runs (its If-None-Match) and, if sent one, the model it now loads."""
+def record_pull(session: Session, worker: str, *, running: str) -> None:
+    """Note what a worker runs (its If-None-Match) and when it was last heard from."""
     row = session.get(RasaWorker, worker)
     if row is None:
         row = RasaWorker(name=worker, model_id=running)
         session.add(row)
     row.model_id, row.seen_at = running, utcnow()
-    row.loading = sent
 
 
 def live_workers(session: Session) -> list[RasaWorker]:
@@ -96,10 +95,9 @@ def active_model(
         return Response(status_code=404)
     current = fingerprint_of(path)
     running = (if_none_match or "").strip('"')
-    sent = None if running == current else current
     if x_rasa_worker:
-        record_pull(session, x_rasa_worker, running=running, sent=sent)
-    if sent is None:
+        record_pull(session, x_rasa_worker, running=running)
+    if running == current:
         return Response(status_code=304, headers={"ETag": current})
     return FileResponse(
         path,

@@ -13,7 +13,11 @@ export REDIS_KEY_PREFIX="${REDIS_KEY_PREFIX:-petition}"
 cleanup=()
 trap 'for c in "${cleanup[@]}"; do eval "$c"; done' EXIT
 
-if [[ -z "${DATABASE_URL:-}" || -z "${TRACKER_DB_HOST:-}" ]]; then
+if [[ -n "${DATABASE_URL:-}" && -z "${TRACKER_DB_HOST:-}" || -z "${DATABASE_URL:-}" && -n "${TRACKER_DB_HOST:-}" ]]; then
+  echo "error: set both DATABASE_URL (the case store) and TRACKER_DB_HOST (Rasa's tracker store), or neither to use make run-scale's own PostgreSQL" >&2
+  exit 2
+fi
+if [[ -z "${DATABASE_URL:-}" ]]; then
   port="${SCALE_POSTGRES_PORT:-55433}"
   mkdir -p "$state"
   chmod 755 "$state"

@@ -181,7 +181,7 @@ class FakeRasaServer:
                 current = serving.fingerprint_of(path) if path.exists() else ""
                 sent = current if current and current != running else None
                 with session_scope(factory) as session:
-                    serving.record_pull(session, name, running=running, sent=sent)
+                    serving.record_pull(session, name, running=running)
                 first.set()
                 if sent and not self.refuse:
                     self.loaded.append(path.read_bytes())

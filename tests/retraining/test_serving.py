@@ -42,15 +42,15 @@ def test_every_live_worker_must_run_the_model(settings: Settings) -> None:
     factory: sessionmaker[Session] = make_sessionmaker(make_engine(settings.database_url))
     with session_scope(factory) as session:
         assert serving.live_workers(session) == []
-        serving.record_pull(session, "a:1", running="old", sent="new")
-        serving.record_pull(session, "b:2", running="new", sent=None)
+        serving.record_pull(session, "a:1", running="old")
+        serving.record_pull(session, "b:2", running="new")
         gone = RasaWorker(name="c:3", model_id="old", seen_at=utcnow() - timedelta(hours=1))
         session.add(gone)  # stopped long ago: not waited for
     assert serving.wait_for_workers(factory, "new", timeout=0.2, poll=0.05) is None
 
     def a_loads_it() -> None:
         with session_scope(factory) as session:
-            serving.record_pull(session, "a:1", running="new", sent=None)
+            serving.record_pull(session, "a:1", running="new")
 
     threading.Timer(0.2, a_loads_it).start()
     assert serving.wait_for_workers(factory, "new", timeout=5, poll=0.05) == ["a:1", "b:2"]

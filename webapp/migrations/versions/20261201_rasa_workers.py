@@ -23,7 +23,6 @@ def upgrade() -> None:
         "rasa_worker",
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("model_id", sa.String(length=64), nullable=False),
-        sa.Column("loading", sa.String(length=64), nullable=True),
         sa.Column("seen_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
