@@ -51,14 +51,14 @@ $(VENV)/.synced: requirements/app.lock pyproject.toml
 	@echo "==> app environment (Python 3.11) from requirements/app.lock"
 	@test -x $(VENV)/bin/python || "$$(scripts/find-python.sh 3.11)" -m venv $(VENV)
 	@test -x $(UV) || $(VENV)/bin/pip install --progress-bar on -q "uv==$$(grep -E '^uv==' requirements/app.lock | cut -d= -f3)"
-	@$(UV) pip sync --python $(VENV)/bin/python requirements/app.lock
+	@$(UV) pip sync --compile-bytecode --python $(VENV)/bin/python requirements/app.lock
 	@$(UV) pip install -q --python $(VENV)/bin/python --no-deps -e .
 	@touch $@
 
 $(VENV_RASA)/.synced: requirements/rasa.lock $(VENV)/.synced
 	@echo "==> Rasa environment (Python 3.10) from requirements/rasa.lock (first time: a few minutes)"
 	@test -x $(VENV_RASA)/bin/python || $(UV) venv -q --python "$$(scripts/find-python.sh 3.10)" $(VENV_RASA)
-	@$(UV) pip sync --python $(VENV_RASA)/bin/python requirements/rasa.lock
+	@$(UV) pip sync --compile-bytecode --python $(VENV_RASA)/bin/python requirements/rasa.lock
 	@touch $@
 
 .env:

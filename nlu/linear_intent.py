@@ -30,7 +30,7 @@ INTENT_RANKING = "intent_ranking"
 class LinearIntentClassifier(LinearTextComponent, IntentClassifier):
     """Predicts the intent with calibrated-enough probabilities for a fallback threshold."""
 
-    MODEL_FILE = "linear_intent.joblib"
+    MODEL_FILE = "linear_intent.pkl"
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:

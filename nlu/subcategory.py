@@ -54,7 +54,7 @@ def subcategory_of(message: Message) -> Optional[str]:
 class SubcategoryClassifier(LinearTextComponent):
     """Ranks the subcategories of the predicted report category."""
 
-    MODEL_FILE = "subcategory.joblib"
+    MODEL_FILE = "subcategory.pkl"
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:

@@ -107,9 +107,9 @@ def dictionary_files(path: Path) -> List[Path]:
     return [path] if path.exists() else []
 
 
-# Raised when the stored feature objects change shape, so Rasa's cache does not hand back
-# models pickled with the old ones (2: SequentialUnion).
-FEATURES_VERSION = 2
+# Raised when the stored feature objects or the model file change, so Rasa's cache does not
+# hand back models saved the old way (2: SequentialUnion; 3: plain pickle, not joblib).
+FEATURES_VERSION = 3
 
 
 def fingerprint(config: Dict[str, Any]) -> Optional[str]:

@@ -26,7 +26,7 @@ def main() -> None:
     }
     pending = dict(CHECKS)
     started = time.monotonic()
-    print("waiting for Rasa to load its model (about 30 s) …", flush=True)
+    print("waiting for Rasa to load its model (about 10 s) …", flush=True)
     while pending:
         for name, template in list(pending.items()):
             try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import joblib
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -152,3 +153,25 @@ def test_unlabelled_reports_are_a_bounded_sample(components: Components) -> None
     )
     sub.train(data)
     assert seen == [2]
+
+
+def test_a_model_saved_with_joblib_before_still_loads(components: Components) -> None:
+    """Models kept for rollback (models/versions/) were saved compressed with joblib."""
+    storage, context, tokenizer = components.storage, components.context, components.tokenizer
+    paths = {
+        "dictionary_path": str(ROOT / "data/jieba/userdict.txt"),
+        "taxonomy_path": str(ROOT / "data/taxonomy.yml"),
+    }
+    data = training_data()
+    tokenizer.process_training_data(data)
+    trained = LinearIntentClassifier.create(paths, storage, Resource("old"), context)
+    trained.train(data)
+    with storage.write_to(Resource("old")) as directory:  # rewrite it as the old format
+        saved = directory / LinearIntentClassifier.MODEL_FILE
+        joblib.dump((trained.pipeline, trained.lexicon), saved.with_suffix(".joblib"), compress=3)
+        saved.unlink()
+    loaded = LinearIntentClassifier.load(paths, storage, Resource("old"), context)
+    messages = [Message.build(text="公司拖欠我的工资")]
+    tokenizer.process(messages)
+    loaded.process(messages)
+    assert messages[0].get("intent")["name"] == "report_labor_social_security"
