@@ -1,11 +1,12 @@
-"""Dependencies shared by the routers."""
+"""Dependencies and parameter types shared by the routers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
@@ -44,3 +45,38 @@ def require_service_token(
 
 
 ServiceAuth = Depends(require_service_token)
+
+
+# The drivers bind at most a signed 64-bit integer; a larger id or offset made sqlite3 raise
+# OverflowError (a 500) instead of a 422. (PostgreSQL compares an int4 id with it just fine.)
+MAX_DB_INT = 2**63 - 1
+DbId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+"""A row id in the path (``/api/v1/attachments/{attachment_id}``)."""
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
+"""How many rows a page skips."""
+
+
+def aware_datetime(name: str, *, description: str | None = None) -> Any:
+    """An optional date/time query parameter ``name``, returned timezone-aware in UTC.
+
+    Clients send ``2026-12-01``, ``2026-12-01T08:00`` or ``2026-12-01T08:00:00+08:00``; a
+    value without an offset is local time in ``TIME_ZONE`` (a date is its local midnight).
+    The zone is a setting, so this is a dependency rather than a plain type:
+    ``since: Annotated[datetime | None, aware_datetime("since")] = None``.
+    """
+
+    # A default, not ``Annotated``: annotations are strings here, resolved without the closure.
+    query: Any = Query(None, alias=name, description=description)
+
+    def parse(settings: SettingsDep, value: datetime | None = query) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            local = value if value.tzinfo else value.replace(tzinfo=settings.local_tz)
+            return local.astimezone(UTC)
+        except OverflowError as exc:
+            raise HTTPException(
+                status_code=422, detail=f"字段 {name} 超出可表示的时间范围（公元1年至9999年）"
+            ) from exc
+
+    return Depends(parse)

@@ -7,9 +7,11 @@ README's settings table. The Rasa environment has its own, ``actions/settings.py
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,11 +42,19 @@ class Settings(BaseSettings):
     app_host: str = "127.0.0.1"
     app_port: int = 8000
     casestore_api_token: str
+    # Open311 reads without an api_key (personal data left out); false: a client key is needed.
+    open311_public_reads: bool = True
     model_activation_margin: float = 0.02  # refused when macro-F1 drops by more, unless overridden
     model_swap_timeout_seconds: float = 300.0  # every Rasa worker loads an activated model
     console_session_hours: int = 12
     # None: Secure cookies exactly when the console is reached over HTTPS.
     console_cookie_secure: bool | None = None
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
+    trusted_proxies: str = ""
+    # A date or time without an offset in a query (``since=2026-12-01``) is local time here.
+    time_zone: str = "Asia/Shanghai"
+    # Larger request bodies get 413; photos are at most 10 MiB plus the multipart envelope.
+    max_body_bytes: int = 12 * 1024 * 1024
 
     # --- how the processes reach each other
     rasa_url: str = "http://127.0.0.1:5005"
@@ -84,6 +94,22 @@ class Settings(BaseSettings):
     def _inside_checkout(cls, value: Path) -> Path:
         return value if value.is_absolute() else ROOT / value
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"TIME_ZONE 应为 IANA 时区名，例如 Asia/Shanghai：{value!r}") from exc
+        return value
+
+    @field_validator("max_body_bytes")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("MAX_BODY_BYTES 应为正整数（字节数）")
+        return value
+
     @field_validator("casestore_api_token")
     @classmethod
     def _refuse_placeholder(cls, value: str) -> str:
@@ -94,10 +120,27 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"TRUSTED_PROXIES 应为 IP 地址或网段，以逗号分隔：{part!r}"
+                ) from exc
+        return value
+
     @property
     def rasa_bin(self) -> Path:
         """The ``rasa`` command of the Rasa environment."""
         return self.rasa_env_dir / "bin" / "rasa"
+
+    @property
+    def local_tz(self) -> ZoneInfo:
+        """The service's local time zone (``TIME_ZONE``)."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def rasa_python(self) -> Path:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from core.deps import ServiceAuth, SessionDep, SettingsDep, TaxonomyDep
+from core.deps import DbId, Offset, ServiceAuth, SessionDep, SettingsDep, TaxonomyDep
 from retraining import examples as service
 from retraining.models import ExampleSource, TrainingExample
 from retraining.schemas import TrainingExampleIn, TrainingExampleOut, TrainingExamplePage
@@ -39,7 +39,7 @@ def list_examples(
         str | None, Query(alias="status", pattern="^(pending|accepted|rejected)$")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TrainingExamplePage:
     rows, total = service.list_examples(
         session=session,
@@ -62,7 +62,7 @@ class ReviewIn(BaseModel):
 
 @router.post("/{example_id}/review", response_model=TrainingExampleOut)
 def review_example(
-    example_id: int,
+    example_id: DbId,
     body: ReviewIn,
     session: SessionDep,
     taxonomy: TaxonomyDep,

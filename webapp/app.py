@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm.exc import StaleDataError
 
-from casestore.api.routes import attachments, notifications, open311, tickets
+from casestore.api.routes import attachments, lookup, notifications, open311, tickets
 from console import chat
 from console.paths import STATIC_DIR
 from console.staff import routes as console_routes
@@ -25,6 +25,7 @@ from retraining import serving
 from retraining.jobs import JobConfig, JobRunner
 from retraining.switcher import Switcher
 from retraining.versions import Deployment
+from webapp import errors, security
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = JobRunner(app.state.sessionmaker, JobConfig.from_settings(settings))
     app.state.switcher = Switcher(app.state.sessionmaker, Deployment.from_settings(settings))
 
+    errors.install(app)
+    security.install(app, settings)
+
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
         return JSONResponse(
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(status_code=500, content={"detail": "服务器内部错误，请稍后再试"})
 
     app.include_router(tickets.router)
+    app.include_router(lookup.router)
     app.include_router(open311.router)
     app.include_router(retraining_api.router)
     app.include_router(serving.router)

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import inspect
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from tests.app_fixtures import draft_body
+from webapp.app import create_app
 
 
 def test_create_returns_number_sla_and_event(client: TestClient, auth: dict[str, str]) -> None:
@@ -153,3 +158,82 @@ def test_a_ticket_known_only_at_community_level_is_in_that_queue(
         headers=auth,
     )
     assert bad.status_code == 422 and "未知的社区" in bad.json()["detail"]
+
+
+def _numbers(client: TestClient, auth: dict[str, str], **params: str) -> list[str]:
+    response = client.get("/api/v1/tickets", params=params, headers=auth)
+    assert response.status_code == 200, response.text
+    return [t["number"] for t in response.json()["items"]]
+
+
+def test_dates_without_a_zone_are_local_time(client: TestClient, auth: dict[str, str]) -> None:
+    number = client.post("/api/v1/tickets", json=draft_body(), headers=auth).json()["number"]
+    local = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, microsecond=0)
+    # Read as UTC, "a minute ago in Shanghai" would be eight hours ahead and find nothing.
+    minute_ago = (local - timedelta(minutes=1)).isoformat()
+    assert _numbers(client, auth, since=minute_ago) == [number]
+    assert _numbers(client, auth, until=minute_ago) == []
+    today, tomorrow = local.date(), local.date() + timedelta(days=1)
+    assert _numbers(client, auth, since=today.isoformat(), until=tomorrow.isoformat()) == [number]
+    assert _numbers(client, auth, since=tomorrow.isoformat()) == []
+    aware = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    assert _numbers(client, auth, since=aware) == [number]
+
+
+def test_the_local_time_zone_is_a_setting(settings: Settings, auth: dict[str, str]) -> None:
+    utc = settings.model_copy(update={"time_zone": "UTC"})
+    with TestClient(create_app(utc)) as client:
+        number = client.post("/api/v1/tickets", json=draft_body(), headers=auth).json()["number"]
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        assert _numbers(client, auth, since=(now - timedelta(minutes=1)).isoformat()) == [number]
+        shanghai_now = now + timedelta(hours=8)
+        assert _numbers(client, auth, since=shanghai_now.isoformat()) == []
+
+
+def test_bad_dates_are_a_422(client: TestClient, auth: dict[str, str]) -> None:
+    for params in (
+        {"since": "yesterday"},
+        {"until": "2026-13-01"},
+        {"since": "0001-01-01"},  # local midnight is before year 1 in UTC
+        {"until": "9999-12-31T23:00:00-10:00"},  # after year 9999 in UTC
+    ):
+        response = client.get("/api/v1/tickets", params=params, headers=auth)
+        assert response.status_code == 422, (params, response.text)
+        assert next(iter(params)) in response.json()["detail"]
+
+
+MAX_ID = 2**63 - 1
+
+
+def test_ids_and_offsets_are_bounded(client: TestClient, auth: dict[str, str]) -> None:
+    paths = (
+        ("get", "/api/v1/attachments/{}", "attachment_id"),
+        ("post", "/api/v1/notifications/{}/delivered", "notification_id"),
+    )
+    for method, path, name in paths:
+        for value in (2**63, 10**30):
+            response = client.request(method, path.format(value), headers=auth)
+            assert response.status_code == 422, response.text
+            assert f"字段 {name} 必须小于或等于 {MAX_ID}" in response.json()["detail"]
+        assert client.request(method, path.format(MAX_ID), headers=auth).status_code == 404
+        assert client.request(method, path.format(0), headers=auth).status_code == 422
+    for value in (2**63, 10**30):
+        response = client.get("/api/v1/tickets", params={"offset": value}, headers=auth)
+        assert response.status_code == 422
+        assert "字段 offset 必须小于或等于" in response.json()["detail"]
+    assert client.get("/api/v1/tickets", params={"offset": -1}, headers=auth).status_code == 422
+    last = client.get("/api/v1/tickets", params={"offset": MAX_ID}, headers=auth)
+    assert last.status_code == 200 and last.json()["items"] == []
+
+
+def test_api_handlers_do_database_work_in_the_thread_pool() -> None:
+    """An ``async def`` handler runs its SQLite calls on the event loop and blocks every request."""
+    from casestore.api.routes import attachments, notifications, tickets
+    from grids import api as grids_api
+    from retraining import api as retraining_api
+    from retraining import serving
+
+    routers = (tickets, attachments, notifications, grids_api, retraining_api, serving)
+    handlers = [r.endpoint for m in routers for r in m.router.routes]  # type: ignore[attr-defined]
+    assert handlers
+    assert not [h.__name__ for h in handlers if inspect.iscoroutinefunction(h)]

@@ -59,3 +59,14 @@ def test_a_webhook_needs_a_proper_secret() -> None:
         telegram_webhook_secret="s" * 20,
     )
     assert ok.telegram_problems() == []
+
+
+def test_time_zone_and_body_limit_are_checked() -> None:
+    base = {"casestore_api_token": "a-real-secret-0123456789", "_env_file": None}
+    settings = Settings(**base)  # type: ignore[arg-type]
+    assert settings.time_zone == "Asia/Shanghai" and str(settings.local_tz) == "Asia/Shanghai"
+    assert settings.max_body_bytes == 12 * 1024 * 1024
+    with pytest.raises(ValidationError, match="TIME_ZONE"):
+        Settings(**base, time_zone="Mars/Olympus")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="MAX_BODY_BYTES"):
+        Settings(**base, max_body_bytes=0)  # type: ignore[arg-type]

@@ -77,3 +77,16 @@ def test_review_accepts_relabels_and_rejects_with_audit(
         "report_urban_construction",
     ]
     assert data["nlu"][0]["examples"] == "- 这个月工资又没发\n"
+
+
+def test_example_ids_and_offsets_are_bounded(client: TestClient, auth: dict[str, str]) -> None:
+    review = {"action": "reject", "actor": "admin"}
+    too_big = client.post(f"/api/v1/training-examples/{2**63}/review", json=review, headers=auth)
+    assert too_big.status_code == 422
+    assert f"字段 example_id 必须小于或等于 {2**63 - 1}" in too_big.json()["detail"]
+    missing = client.post(
+        f"/api/v1/training-examples/{2**63 - 1}/review", json=review, headers=auth
+    )
+    assert missing.status_code == 404
+    page = client.get("/api/v1/training-examples", params={"offset": 10**30}, headers=auth)
+    assert page.status_code == 422 and "字段 offset 必须小于或等于" in page.json()["detail"]

@@ -10,7 +10,7 @@ from casestore.models import Attachment, Channel
 from casestore.schemas import AttachmentOut
 from casestore.services import attachments as attachment_service
 from casestore.services import tickets as ticket_service
-from core.deps import ServiceAuth, SessionDep
+from core.deps import DbId, ServiceAuth, SessionDep
 from core.ticket_number import is_ticket_number
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"], dependencies=[ServiceAuth])
@@ -29,14 +29,18 @@ def attachment_out(attachment: Attachment) -> AttachmentOut:
 
 
 @router.post("", response_model=AttachmentOut, status_code=status.HTTP_201_CREATED)
-async def upload(
+def upload(
     session: SessionDep,
     file: Annotated[UploadFile, File()],
     conversation_id: Annotated[str, Form(min_length=1, max_length=128)],
     channel: Annotated[Channel, Form()],
     ticket_number: Annotated[str | None, Form()] = None,
 ) -> AttachmentOut:
-    """Store an image; it joins the next ticket filed in the conversation (or the one named)."""
+    """Store an image; it joins the next ticket filed in the conversation (or the one named).
+
+    A plain ``def`` (FastAPI's thread pool): the database work must not block the event loop,
+    and the upload is already spooled, so reading it here waits on nothing but the disk.
+    """
     ticket = None
     if ticket_number:
         if not is_ticket_number(ticket_number):
@@ -44,7 +48,7 @@ async def upload(
         ticket = ticket_service.get_ticket(session=session, number=ticket_number)
         if ticket is None or ticket.conversation_id != conversation_id:
             raise HTTPException(status_code=404, detail=f"该对话中没有工单 {ticket_number}")
-    data = await file.read(attachment_service.MAX_BYTES + 1)
+    data = file.file.read(attachment_service.MAX_BYTES + 1)
     try:
         attachment = attachment_service.store_attachment(
             session=session,
@@ -70,7 +74,7 @@ async def upload(
 
 
 @router.get("/{attachment_id}", response_model=None)
-def download(attachment_id: int, session: SessionDep) -> Response:
+def download(attachment_id: DbId, session: SessionDep) -> Response:
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
         raise HTTPException(status_code=404, detail="未找到该附件")

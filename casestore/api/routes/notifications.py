@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from casestore.models import Channel, Notification
 from casestore.schemas import NotificationOut, NotificationPage
 from casestore.services import notifications as notification_service
-from core.deps import ServiceAuth, SessionDep
+from core.deps import DbId, ServiceAuth, SessionDep
 
 router = APIRouter(
     prefix="/api/v1/notifications", tags=["notifications"], dependencies=[ServiceAuth]
@@ -37,7 +37,7 @@ def pending(
 
 
 @router.post("/{notification_id}/delivered", response_model=NotificationOut)
-def delivered(notification_id: int, session: SessionDep) -> NotificationOut:
+def delivered(notification_id: DbId, session: SessionDep) -> NotificationOut:
     note = session.get(Notification, notification_id)
     if note is None:
         raise HTTPException(status_code=404, detail=f"未找到通知 {notification_id}")

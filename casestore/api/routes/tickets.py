@@ -21,7 +21,7 @@ from casestore.schemas import (
 from casestore.services import lifecycle
 from casestore.services import tickets as ticket_service
 from core import labels
-from core.deps import ServiceAuth, SessionDep, TaxonomyDep
+from core.deps import Offset, ServiceAuth, SessionDep, TaxonomyDep, aware_datetime
 from core.taxonomy import Taxonomy
 from core.ticket_number import is_ticket_number
 from grids.api import RegistryDep
@@ -102,10 +102,10 @@ def list_tickets(
     grid_code: Annotated[str | None, Query(max_length=32)] = None,
     conversation_id: Annotated[str | None, Query(max_length=128)] = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[datetime | None, aware_datetime("since")] = None,
+    until: Annotated[datetime | None, aware_datetime("until")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TicketPage:
     filters = ticket_service.TicketFilter(
         statuses=(status_.value,) if status_ else (),
