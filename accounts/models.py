@@ -1,4 +1,4 @@
-"""Console accounts (坐席账号) and their sign-in sessions."""
+"""Console accounts (坐席账号), their sign-in sessions, and the Open311 clients' API keys."""
 
 from __future__ import annotations
 
@@ -50,3 +50,20 @@ class ConsoleSession(Base):  # 登录会话
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class Open311Key(Base):  # Open311 接口密钥
+    """One Open311 client's key (a partner app, the city's open-data portal).
+
+    Only the SHA-256 of the key is stored; the key itself is shown once, when it is created.
+    A key opens the Open311 endpoints and nothing else (never the case-store API).
+    """
+
+    __tablename__ = "open311_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -73,9 +72,7 @@ class Ticket(Base):  # 工单
     department: Mapped[str] = mapped_column(String(64), default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     tier: Mapped[str] = mapped_column(String(16), default="grid", server_default="grid")  # 办理层级
     assigned_to: Mapped[str | None] = mapped_column(String(100))  # 承办：网格员或部门

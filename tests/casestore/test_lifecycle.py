@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy.orm import Session
 
+from accounts import apikeys
+from casestore.schemas import TicketAction
+from casestore.services import lifecycle
+from casestore.services.tickets import get_ticket
+from core.settings import ROOT
+from core.taxonomy import Taxonomy
+from grids.registry import load_registry
 from tests.app_fixtures import draft_body
 
 GRID = "510107001001001"
@@ -15,7 +25,7 @@ GRID = "510107001001001"
 
 def file_ticket(client: TestClient, auth: dict[str, str], **overrides: Any) -> dict[str, Any]:
     response = client.post(
-        "/api/v1/tickets", json=draft_body(grid_code=GRID, **overrides), headers=auth
+        "/api/v1/tickets", json=draft_body(**{"grid_code": GRID, **overrides}), headers=auth
     )
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -162,7 +172,7 @@ def test_notifications_are_acknowledged_once(client: TestClient, auth: dict[str,
 
 
 def test_photo_uploaded_before_filing_joins_the_ticket(
-    client: TestClient, auth: dict[str, str]
+    client: TestClient, auth: dict[str, str], session: Session
 ) -> None:
     upload = client.post(
         "/api/v1/attachments",
@@ -175,8 +185,17 @@ def test_photo_uploaded_before_filing_joins_the_ticket(
     ticket = file_ticket(client, auth)
     assert [a["id"] for a in ticket["attachments"]] == [upload.json()["id"]]
     assert ticket["events"][-1]["kind"] == "attachments_linked"
-    [request] = client.get(f"/open311/v2/requests/{ticket['number']}.json").json()
-    assert request["media_url"].endswith(f"/open311/v2/media/{upload.json()['id']}")
+    # Public reads show no photos; an Open311 client with a key gets an unguessable link.
+    [public] = client.get(f"/open311/v2/requests/{ticket['number']}.json").json()
+    assert public.get("media_url") is None
+    _, key = apikeys.create_key(session=session, name="city-app", actor="test")
+    session.commit()
+    [request] = client.get(
+        f"/open311/v2/requests/{ticket['number']}.json", params={"api_key": key}
+    ).json()
+    assert re.search(
+        rf"/open311/v2/media/{upload.json()['id']}-[0-9a-f]{{32}}$", request["media_url"]
+    )
     media = client.get(request["media_url"])
     assert media.status_code == 200 and media.content == jpeg_bytes()
     assert media.headers["content-type"] == "image/jpeg"
@@ -243,3 +262,46 @@ def test_an_unclassified_ticket_is_classified_by_staff_before_dispatch(
         headers=auth,
     )
     assert with_sub.status_code == 422
+
+
+def test_correcting_keeps_a_grid(client: TestClient, auth: dict[str, str]) -> None:
+    """An empty grid would hide the ticket from its grid worker; it is refused."""
+    number = file_ticket(client, auth)["number"]
+    code, body = act(client, auth, number, action="correct", grid_code="")
+    assert code == 422 and "网格不能改为待定" in body["detail"]
+    assert client.get(f"/api/v1/tickets/{number}", headers=auth).json()["grid_code"] == GRID
+    code, body = act(client, auth, number, action="correct", grid_code="510107001001002")
+    assert code == 200 and body["grid_code"] == "510107001001002"
+    without = file_ticket(client, auth, submission_key="web-abc12345-0002", grid_code=None)
+    code, body = act(client, auth, without["number"], action="correct", grid_code="",
+                     category="environmental_protection")  # fmt: skip
+    assert code == 200 and body["grid_code"] is None  # nothing to keep: "" changes nothing
+
+
+def test_a_merge_target_must_be_within_the_actors_grids(
+    client: TestClient, auth: dict[str, str], session: Session, taxonomy: Taxonomy
+) -> None:
+    mine = file_ticket(client, auth)["number"]
+    theirs = file_ticket(
+        client, auth, submission_key="web-abc12345-0002", grid_code="510107001001002"
+    )["number"]
+    registry = load_registry(ROOT / "data" / "grids")
+    ctx = lifecycle.Context(
+        session=session, taxonomy=taxonomy, registry=registry, grid_scope=(GRID,)
+    )
+    ticket = get_ticket(session=session, number=mine)
+    assert ticket is not None
+    action = TicketAction(action="merge", actor="grid_worker:wang", merge_into=theirs)
+    with pytest.raises(lifecycle.ActionInputError) as refused:
+        lifecycle.apply_action(ctx, ticket, action)
+    missing = TicketAction(action="merge", actor="grid_worker:wang", merge_into="2026010100999")
+    with pytest.raises(lifecycle.ActionInputError) as unknown:
+        lifecycle.apply_action(ctx, ticket, missing)
+    assert str(refused.value).replace(theirs, "N") == str(unknown.value).replace(
+        "2026010100999", "N"
+    )  # the same answer as a number that does not exist
+    session.rollback()
+    everywhere = lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry)
+    ticket = get_ticket(session=session, number=mine)
+    assert ticket is not None
+    assert lifecycle.apply_action(everywhere, ticket, action).status == "merged"
