@@ -14,6 +14,8 @@ export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 # recipe runs (recursive: .env may be written earlier in the same make run).
 export ACTION_SERVER_TOKEN ?= $(shell sed -n 's/^ACTION_SERVER_TOKEN=//p' .env 2>/dev/null)
 export MODEL_DIR ?= models
+# Rasa's tracker store in make run (endpoints.yml): conversations survive a restart.
+export RASA_TRACKER_DB ?= var/rasa-tracker.db
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa would send usage telemetry and crash reports to the internet; this system stays offline.
@@ -30,17 +32,20 @@ RASA_INPUTS := config.yml domain.yml $(wildcard var/taxonomy-additions.yml) \
 	$(shell find data var/nlu/imported -type f \( -name '*.yml' -o -name '*.txt' \) -not -path 'data/grids/*' 2>/dev/null)
 
 
-.PHONY: help run run-scale test lint format validate train migrate lock bench envs clean
+.PHONY: help run run-scale status test lint format validate train migrate lock bench envs clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 run: envs .env migrate train ## Set everything up and start Rasa, actions, outbox and the app (Ctrl-C stops)
-	@echo "Starting: Rasa :$(RASA_PORT), action server :$(ACTION_PORT), app :$(APP_PORT)"
-	@$(VENV)/bin/honcho start -f Procfile
+	@echo "Starting: Rasa :$(RASA_PORT), action server :$(ACTION_PORT), app :$(APP_PORT) (logs in var/log/)"
+	@$(VENV)/bin/python -m webapp.supervise run
 
 run-scale: envs .env train ## The same, scaled out: PostgreSQL, Redis lock store, 2 Rasa and 2 action workers
 	@bash scripts/run-scale.sh
+
+status: ## Show the processes of a running make run / make run-scale (supervisorctl status)
+	@$(VENV)/bin/python -m webapp.supervise status
 
 test: envs .env ## Set up and run every test (lint, unit, Rasa data and stories, integration)
 	@bash scripts/test.sh
@@ -61,6 +66,8 @@ $(VENV_RASA)/.synced: requirements/rasa.lock $(VENV)/.synced
 	@$(UV) pip sync --compile-bytecode --python $(VENV_RASA)/bin/python requirements/rasa.lock
 	@touch $@
 
+# Phony: also repairs an existing .env (mode 0600, empty secrets filled in); never overwrites one.
+.PHONY: .env
 .env:
 	@bash scripts/ensure-dotenv.sh .env
 

@@ -1,4 +1,4 @@
-"""``python -m bot``: the Telegram bot, or a notice that it is off (for honcho)."""
+"""``python -m bot``: the Telegram bot, or a notice that it is off (and it stays idle)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def main() -> int:
             f"网页留言已开启：http://localhost:{settings.app_port}/chat",
             flush=True,
         )
-        # Stay idle: honcho stops every process as soon as one of them exits.
+        # Stay idle: supervisord would start an exited process again and again.
         while True:
             signal.pause()
     problems = settings.telegram_problems()

@@ -7,6 +7,7 @@ petition nlu dict
 petition train [--config C] | petition train --out DIR
 petition models list | eval V | activate V [--reason R] | rollback [V]
 petition users create --username U --role admin|staff|grid_worker [--grid CODE]
+petition apikeys create NAME | list | revoke NAME
 
 The commands live with their group: ``nlu.py`` (classify, nlu), ``models.py`` (train, models),
 ``grids.py`` and ``users.py``; ``context.py`` has what they share.
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from accounts.models import Role
-from cli import grids, models, nlu, users
+from cli import apikeys, backup, grids, models, nlu, users
 from cli.context import CommandError
 from retraining.history import MAX_CHARS
 from retraining.rasa_client import RasaUnavailable
@@ -112,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(func=users.cmd_create)
+
+    key_group = commands.add_parser("apikeys", help="API keys of Open311 clients (接口密钥)")
+    key_commands = key_group.add_subparsers(dest="apikeys_command", required=True)
+    new_key = key_commands.add_parser("create", help="a new key; printed once")
+    new_key.add_argument("name", help="the client, e.g. fixmystreet")
+    new_key.set_defaults(func=apikeys.cmd_create)
+    key_commands.add_parser("list", help="all keys").set_defaults(func=apikeys.cmd_list)
+    revoke = key_commands.add_parser("revoke", help="refuse the key from now on")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=apikeys.cmd_revoke)
+    backup.register(commands)
     return parser
 
 

@@ -43,4 +43,5 @@ export TRACKER_DB_PORT TRACKER_DB_NAME TRACKER_DB_USER TRACKER_DB_PASSWORD REDIS
 
 .venv/bin/alembic upgrade head
 echo "Starting (scale-out): Rasa :$RASA_PORT with $SANIC_WORKERS workers (tracker store on PostgreSQL, lock store on Redis $REDIS_HOST:$REDIS_PORT), action server :$ACTION_PORT with $ACTION_WORKERS workers, app :$APP_PORT (case store on PostgreSQL)"
-.venv/bin/honcho start -f Procfile
+# Not exec: the trap above stops PostgreSQL and Redis once supervisord has stopped the services.
+.venv/bin/python -m webapp.supervise run

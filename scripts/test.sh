@@ -15,7 +15,7 @@ step "lint: import contracts, ruff and mypy"
 .venv-rasa/bin/mypy --config-file mypy-rasa.ini
 
 step "unit tests (app environment)"
-.venv/bin/pytest -q -p no:cacheprovider tests/test_layout.py tests/core tests/grids tests/accounts tests/retraining tests/casestore tests/console tests/webapp tests/cli tests/bot --junitxml=test-output/app-unit.xml
+.venv/bin/pytest -q -p no:cacheprovider tests/test_layout.py tests/core tests/grids tests/accounts tests/retraining tests/casestore tests/console tests/webapp tests/cli tests/bot tests/scripts --junitxml=test-output/app-unit.xml
 
 step "a throwaway Redis for the lock-store tests and the scale-out profile"
 scale_dir="$(mktemp -d)"

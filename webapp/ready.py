@@ -7,10 +7,11 @@ import time
 
 import httpx
 
+from core.secret import rasa_auth_header
 from core.settings import get_settings
 
 CHECKS = {
-    "Rasa": "{rasa}/status?token={token}",
+    "Rasa": "{rasa}/status",
     "action server": "http://127.0.0.1:{action_port}/health",
     "app": "http://127.0.0.1:{app_port}/healthz",
 }
@@ -20,7 +21,6 @@ def main() -> None:
     settings = get_settings()
     values = {
         "rasa": settings.rasa_url,
-        "token": settings.rasa_token,
         "action_port": settings.action_port,
         "app_port": settings.app_port,
     }
@@ -30,7 +30,10 @@ def main() -> None:
     while pending:
         for name, template in list(pending.items()):
             try:
-                if httpx.get(template.format(**values), timeout=2).status_code == 200:
+                # Only Rasa checks the header; a fresh JWT each time (they last a minute).
+                headers = rasa_auth_header(settings.rasa_token)
+                url = template.format(**values)
+                if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                     del pending[name]
                     print(f"{name} is up ({time.monotonic() - started:.0f} s)", flush=True)
             except httpx.HTTPError:
@@ -48,7 +51,7 @@ def main() -> None:
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )
-    signal.pause()  # stay up: honcho stops all processes when one exits
+    signal.pause()  # stay up until make run stops (supervisord runs it once)
 
 
 if __name__ == "__main__":

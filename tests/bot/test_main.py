@@ -1,4 +1,4 @@
-"""``python -m bot`` without a token: says so in Chinese and stays up (honcho needs that)."""
+"""``python -m bot`` without a token: says so in Chinese and stays up (not restarted in a loop)."""
 
 from __future__ import annotations
 
