@@ -471,6 +471,26 @@ class ActionSubmitPetition(Action):
         return events
 
 
+class ActionAffirmOutsideSummary(Action):
+    """A confirmation with no summary to confirm: most often the same "确认提交" sent again
+    because the answer with the ticket number never arrived (the page or the app was
+    restarted). The resident is given the number again instead of being asked to start a
+    new report, which would file the same problem twice."""
+
+    def name(self) -> str:
+        return "action_affirm_outside_summary"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        number = tracker.get_slot("last_ticket_number")
+        if number and not tracker.get_slot("submission_key"):
+            dispatcher.utter_message(response="utter_ticket_already_filed", ticket_number=number)
+        else:
+            dispatcher.utter_message(response="utter_ask_problem")
+        return []
+
+
 class ActionChangeField(Action):
     """Clear the field the resident wants to change; the form then asks it again."""
 

@@ -15,7 +15,13 @@ import re
 import unicodedata
 from functools import lru_cache
 
-URL_RE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
+# An e-mail address is only tried where a run of address characters starts (the
+# look-behind): tried at every position of a long run, the engine scanned the rest of the
+# run each time (quadratic: 20,000 characters without an "@" took 3 s, 100,000 over a
+# minute, per call). The leftmost match is the same either way, since an address found inside a run
+# is also found from the run's start. Every character is now looked at a bounded number of
+# times: 100,000 hostile characters normalise in about 0.1 s.
+URL_RE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
 _FULLWIDTH_OFFSET = 0xFEE0
 _NOISE_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Mn", "Me", "Cf"}
 

@@ -15,20 +15,68 @@ Changes to Rasa 3.6, applied before the command line is handed to Rasa:
   (``models:`` in endpoints.yml, pulled every few seconds); each Sanic worker or replica sends
   ``X-Rasa-Worker: <host>:<pid>`` with its pulls, so the case store knows which workers run
   which model, and an activation waits until every one of them has loaded it.
+* **Secrets stay off the command line** (``with_secrets``): without ``--auth-token`` the
+  token is read from ``RASA_TOKEN`` (``ps`` shows a process's arguments to every user), and
+  JWTs in ``Authorization: Bearer`` are accepted, signed with a key derived from the token
+  (``jwt_secret``; ``core.secret.rasa_auth_header`` makes them), so callers keep the token
+  out of URLs. Rasa's ``?token=`` still works; the project does not use it.
+* **Request bodies are capped** at ``SANIC_REQUEST_MAX_SIZE`` (1 MiB unless set; Sanic's
+  default is 100 MB); the REST channel's own checks are in ``nlu/channel.py``.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from nlu import no_tensorflow
 
 WORKER_HEADER = "X-Rasa-Worker"
+JWT_METHOD = "HS256"
+# Also in core/secret.py and actions/api/rasa.py (neither may import this module): all
+# derive the same key, checked against one figure in their tests.
+JWT_KEY_LABEL = b"petition-channel rasa jwt v1"
+REQUEST_MAX_SIZE = 1024 * 1024
+
+
+def jwt_secret(token: str) -> str:
+    """The key Rasa checks JWTs with: an HMAC of Rasa's token, so no second secret is needed
+    and a JWT (which callers send) does not reveal the token."""
+    return hmac.new(token.encode("utf-8"), JWT_KEY_LABEL, hashlib.sha256).hexdigest()
+
+
+def _option(argv: list[str], *names: str) -> str | None:
+    """The value of an option given as ``--name value`` or ``--name=value``."""
+    for index, arg in enumerate(argv):
+        for name in names:
+            if arg == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if arg.startswith(f"{name}="):
+                return arg[len(name) + 1 :]
+    return None
+
+
+def with_secrets(argv: list[str], environ: Mapping[str, str]) -> list[str]:
+    """``rasa run``'s arguments with the token from ``RASA_TOKEN`` unless ``--auth-token``
+    is given, and JWT checking with the key derived from the token unless ``--jwt-secret``
+    is given. Changing ``sys.argv`` here does not show in ``ps`` (it is the interpreter's
+    copy), so the token is never on a visible command line."""
+    if argv[:1] != ["run"] or argv[1:2] == ["actions"]:
+        return argv
+    argv = list(argv)
+    token = _option(argv, "--auth-token", "-t")
+    if token is None and environ.get("RASA_TOKEN"):
+        token = environ["RASA_TOKEN"]
+        argv += ["--auth-token", token]
+    if token and _option(argv, "--jwt-secret") is None:
+        argv += ["--jwt-secret", jwt_secret(token), "--jwt-method", JWT_METHOD]
+    return argv
 
 
 def worker_name() -> str:
@@ -128,6 +176,8 @@ def main() -> None:
     name_model_pulls()
     from rasa.__main__ import main as rasa_main
 
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(REQUEST_MAX_SIZE))
+    sys.argv[1:] = with_secrets(sys.argv[1:], os.environ)
     sys.argv[0] = "rasa"
     rasa_main()
 

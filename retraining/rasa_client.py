@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from core.secret import rasa_auth_header
+
 REPORT_PREFIX = "report_"
 
 
@@ -53,7 +55,9 @@ class RasaParser:
     def parse(self, client: httpx.Client, text: str) -> Prediction:
         try:
             response = client.post(
-                f"{self.url}/model/parse", params={"token": self.token}, json={"text": text}
+                f"{self.url}/model/parse",
+                headers=rasa_auth_header(self.token),
+                json={"text": text},
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:

@@ -106,6 +106,20 @@ class CaseStoreClient:
             raise CaseStoreRejected(response.status_code, _detail(response))
         return response.json()
 
+    async def status_lookup(
+        self, number: str, *, conversation_id: str, phone_last4: str | None = None
+    ) -> dict[str, Any] | None:
+        """``{"outcome": ..., "ticket": ...}`` (casestore/api/routes/lookup.py): the status if
+        this conversation filed the ticket or the digits match; None if there is no such
+        ticket. The phone number itself stays in the case store."""
+        body = {"conversation_id": conversation_id, "phone_last4": phone_last4}
+        response = await self._request("POST", f"/api/v1/tickets/{number}/status-lookup", json=body)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise CaseStoreRejected(response.status_code, _detail(response))
+        return dict(response.json())
+
     async def tickets_of_conversation(
         self, conversation_id: str, limit: int = 5
     ) -> list[dict[str, Any]]:

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 
 from actions import taxonomy
+from nlu import server
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -31,7 +33,8 @@ STATUS_LABELS = {  # core/labels.yml
 }
 RATABLE = {"resolved", "closed"}
 EVENT_KINDS = {"handoff_requested", "resident_message"}
-TICKET_PATH = re.compile(r"/api/v1/tickets/([^/]+)(/actions|/events)?")
+TICKET_PATH = re.compile(r"/api/v1/tickets/([^/]+)(/actions|/events|/status-lookup)?")
+MAX_REFUSED = 5  # casestore/api/routes/lookup.py
 NUMBER = re.compile(r"\d{13}")
 
 
@@ -96,6 +99,7 @@ class FakeCaseStore:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.examples: list[dict[str, Any]] = []
         self.submissions = 0  # ticket creations tried, delivered or not
+        self.refused: dict[str, int] = {}  # ticket number -> wrong phone digits given
         self.down_for: set[str] = set()
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -128,6 +132,8 @@ class FakeCaseStore:
             return _detail(404, f"未找到工单 {number}")
         if sub == "/actions":
             return self._act(found, body)
+        if sub == "/status-lookup":
+            return self._status_lookup(found, body)
         return _json(200, found)
 
     def _create(self, draft: dict[str, Any]) -> httpx.Response:
@@ -151,6 +157,8 @@ class FakeCaseStore:
             "department": info.department,
             "sla_days": info.sla_days,
             "conversation_id": draft.get("conversation_id"),
+            "contact_phone": draft.get("contact_phone"),
+            "anonymous": bool(draft.get("anonymous")),
             "channel": draft.get("channel"),
             "rating": None,
             "created_at": _now(),
@@ -178,6 +186,28 @@ class FakeCaseStore:
         if body["rating"] == "unresolved":
             found.update(status="reopened", status_label=STATUS_LABELS["reopened"])
         return _json(200, found)
+
+    def _status_lookup(self, found: dict[str, Any], body: dict[str, Any]) -> httpx.Response:
+        """As casestore/api/routes/lookup.py: own conversation, else the phone's last digits."""
+        digits = body.get("phone_last4")
+        if digits is not None and not re.fullmatch(r"[0-9]{4}", digits):
+            return _detail(422, "phone_last4 must be four digits")
+        if found["conversation_id"] is not None and found["conversation_id"] == body.get(
+            "conversation_id"
+        ):
+            return _json(200, {"outcome": "shown", "ticket": found})
+        phone = re.sub(r"\D", "", found.get("contact_phone") or "")
+        if found.get("anonymous") or len(phone) < 4:
+            return _json(200, {"outcome": "no_phone", "ticket": None})
+        if digits is None:
+            return _json(200, {"outcome": "phone_needed", "ticket": None})
+        refused = self.refused.get(found["number"], 0)
+        if refused >= MAX_REFUSED:
+            return _json(200, {"outcome": "locked", "ticket": None})
+        if phone[-4:] == digits:
+            return _json(200, {"outcome": "shown", "ticket": found})
+        self.refused[found["number"]] = refused + 1
+        return _json(200, {"outcome": "mismatch", "ticket": None})
 
     def _add_event(self, number: str, body: dict[str, Any]) -> httpx.Response:
         if number not in self.tickets:
@@ -219,6 +249,19 @@ class FakeCaseStore:
         return _json(201, {"id": len(self.examples), "status": "pending", **body})
 
 
+def rasa_jwt_ok(header: str, token: str) -> bool:
+    """What Rasa started by nlu/server.py accepts: an unexpired HS256 JWT of an admin, signed
+    with the key derived from its token (``?token=`` would work too, but is not used)."""
+    scheme, _, signed = header.partition(" ")
+    if scheme != "Bearer":
+        return False
+    try:
+        payload = jwt.decode(signed, server.jwt_secret(token), algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return False
+    return bool(payload.get("user", {}).get("role") == "admin")
+
+
 class FakeRasa:
     """Rasa's HTTP API for ``/model/parse``: answers from ``parses``, else ``nlu_fallback``."""
 
@@ -230,7 +273,7 @@ class FakeRasa:
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("Rasa down", request=request)
-        if request.url.params.get("token") != self.token:
+        if not rasa_jwt_ok(request.headers.get("Authorization", ""), self.token):
             return _json(401, {"status": "failure", "reason": "NotAuthenticated"})
         if request.method != "POST" or request.url.path != "/model/parse":
             return _json(404, {"status": "failure", "reason": "NotFound"})

@@ -524,3 +524,32 @@ async def test_a_place_resolved_from_the_whole_message_is_not_resolved_again(
     tracker = make_tracker(slots={"location": "黉门街", "area_code": AREA["code"]})
     result = await form.validate_location("黉门街", CollectingDispatcher(), tracker, AREA_DOMAIN)
     assert result == {"location": "黉门街"}  # the community found from the whole message stays
+
+
+def test_rasa_is_called_with_a_jwt_not_the_token_in_the_url() -> None:
+    """The key is the one nlu/server.py gives Rasa (same figure in tests/nlu, tests/core)."""
+    import jwt
+
+    from actions.api.rasa import auth_header, jwt_secret
+
+    key = "2839a2867b36bb832f803a143cd51aafeb62f91ae7fe169c86a47997344feeab"
+    assert jwt_secret("rasa-token-for-tests") == key
+    scheme, _, signed = auth_header("rasa-token-for-tests")["Authorization"].partition(" ")
+    assert scheme == "Bearer"
+    assert jwt.decode(signed, key, algorithms=["HS256"])["user"]["role"] == "admin"
+    assert auth_header("") == {}
+
+
+async def test_a_confirmation_sent_again_after_filing_gets_the_number_not_a_new_report() -> None:
+    """The answer with the ticket number was lost; "确认提交" again must not start over."""
+    action = petition_form.ActionAffirmOutsideSummary()
+    filed = make_tracker(slots={"last_ticket_number": "2026120200007"}, intent="affirm")
+    dispatcher = CollectingDispatcher()
+    assert await action.run(dispatcher, filed, DOMAIN) == []
+    assert dispatcher.messages[0]["response"] == "utter_ticket_already_filed"
+    assert dispatcher.messages[0]["ticket_number"] == "2026120200007"
+
+    fresh = make_tracker(intent="affirm")  # nothing filed yet: ask what the problem is
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, fresh, DOMAIN)
+    assert dispatcher.messages[0]["response"] == "utter_ask_problem"

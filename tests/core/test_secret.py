@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import jwt
 from fastapi.testclient import TestClient
 
 from accounts.models import Role
-from core.secret import same_secret
+from core.secret import rasa_auth_header, rasa_jwt_secret, same_secret
 from core.settings import Settings
 from tests.app_fixtures import TOKEN
 from tests.console.staff_fixtures import add_user, login
@@ -46,3 +47,24 @@ def test_non_ascii_login_and_csrf_tokens_are_refused(
     assert login(client, "lili") == 303
     forged = client.post("/logout", data={"csrf_token": CHINESE}, follow_redirects=False)
     assert forged.status_code == 403
+
+
+# The key nlu/server.py gives Rasa for "rasa-token-for-tests" (tests/nlu/test_server.py and
+# tests/actions check the same figure): both sides must derive the same one.
+KEY_FOR_TEST_TOKEN = "2839a2867b36bb832f803a143cd51aafeb62f91ae7fe169c86a47997344feeab"
+
+
+def test_the_rasa_jwt_key_is_derived_as_rasa_derives_it() -> None:
+    assert rasa_jwt_secret("rasa-token-for-tests") == KEY_FOR_TEST_TOKEN
+
+
+def test_rasa_auth_header_carries_a_short_lived_admin_jwt_not_the_token() -> None:
+    header = rasa_auth_header("rasa-token-for-tests", now=1_000_000)["Authorization"]
+    scheme, _, signed = header.partition(" ")
+    assert scheme == "Bearer" and "rasa-token-for-tests" not in header
+    payload = jwt.decode(
+        signed, KEY_FOR_TEST_TOKEN, algorithms=["HS256"], options={"verify_exp": False}
+    )
+    assert payload["user"]["role"] == "admin"
+    assert payload["exp"] - payload["iat"] == 60
+    assert rasa_auth_header("") == {}

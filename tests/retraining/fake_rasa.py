@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
+
+import jwt
 
 from core.db import make_engine, make_sessionmaker, session_scope
+from core.secret import rasa_jwt_secret
 from retraining import serving
 
 RASA = """
@@ -149,6 +152,19 @@ def model(path: Path) -> dict[str, Any]:
     return result
 
 
+def rasa_jwt_ok(header: str, token: str) -> bool:
+    """What Rasa started by nlu/server.py accepts from the project: ``Bearer`` and an
+    unexpired HS256 JWT of an admin, signed with the key derived from its token."""
+    scheme, _, signed = header.partition(" ")
+    if scheme != "Bearer":
+        return False
+    try:
+        payload = jwt.decode(signed, rasa_jwt_secret(token), algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return False
+    return bool(payload.get("user", {}).get("role") == "admin")
+
+
 @dataclass
 class FakeRasaServer:
     """Rasa's HTTP API as the app uses it; ``parse`` maps texts to intents (else fallback).
@@ -218,8 +234,9 @@ def _handler(state: FakeRasaServer) -> type[BaseHTTPRequestHandler]:
             return result
 
         def _authorised(self) -> bool:
-            token = parse_qs(urlparse(self.path).query).get("token", [""])[0]
-            if token != state.token:
+            # As Rasa started by nlu/server.py: a JWT signed with the key derived from its
+            # token, in the Authorization header (the project sends no ?token=).
+            if not rasa_jwt_ok(self.headers.get("Authorization", ""), state.token):
                 self._reply(401, {"message": "User is not authenticated."})
                 return False
             return True
