@@ -20,6 +20,7 @@ from casestore.services import notifications as notification_service
 from console.paths import templates
 from core.db import session_scope
 from core.deps import SessionDep
+from core.secret import rasa_auth_header
 
 router = APIRouter(tags=["webchat"])
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ async def relay_message(body: ChatMessage, request: Request) -> JSONResponse:
     except (httpx.HTTPError, ValueError) as exc:
         log.warning("Rasa unreachable for web chat: %s", exc)
         return JSONResponse(status_code=503, content={"detail": UNAVAILABLE})
+    if not replies:
+        # Every message of a resident gets an answer; none means Rasa could not finish the
+        # turn (its action server was down). The page keeps the message and sends it again.
+        log.warning("Rasa answered nothing for web chat sender %s", body.sender_id)
+        return JSONResponse(status_code=503, content={"detail": UNAVAILABLE})
     return JSONResponse(content={"messages": [_clean(r) for r in replies]})
 
 
@@ -70,7 +76,8 @@ async def history(request: Request, sender_id: str) -> JSONResponse:
     try:
         response = await client.get(
             f"/conversations/web-{sender_id}/tracker",
-            params={"token": settings.rasa_token, "include_events": "APPLIED"},
+            params={"include_events": "APPLIED"},
+            headers=rasa_auth_header(settings.rasa_token),
         )
         response.raise_for_status()
         events = response.json().get("events", [])
@@ -151,7 +158,8 @@ async def notification_delivered(
         try:
             response = await client.post(
                 f"/conversations/{conversation_id}/tracker/events",
-                params={"token": settings.rasa_token, "include_events": "NONE"},
+                params={"include_events": "NONE"},
+                headers=rasa_auth_header(settings.rasa_token),
                 json=event,
             )
             response.raise_for_status()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from accounts import service as user_service
 from accounts.models import Role
@@ -76,9 +78,16 @@ def staff_from_request(request: Request, session: Session) -> Staff | None:
 
 
 def current_staff(request: Request, session: SessionDep) -> Staff:
+    """The signed-in staff member; the lookup's transaction ends at once.
+
+    Every SQLite transaction begins IMMEDIATE (the write lock): a handler that reads, awaits
+    Rasa or fails must not keep it from the lookup on. Error pages reuse the result.
+    """
     staff = staff_from_request(request, session)
+    session.commit()
     if staff is None:
         raise LoginRequiredError
+    request.state.staff = staff
     return staff
 
 
@@ -105,33 +114,119 @@ def check_csrf(staff: Staff, token: str | None) -> None:
         raise CsrfError
 
 
-async def checked_form(request: Request, staff: Staff) -> dict[str, str]:
-    """The posted form's text fields, after the CSRF check (files and the token left out)."""
-    form = await request.form()
+async def posted_form(request: Request) -> FormData:
+    """The request body, read on the event loop before any database work starts.
+
+    Handlers then run as plain functions in the thread pool, where blocking SQLite calls
+    do not stall other requests.
+    """
+    return await request.form()
+
+
+def checked_form_data(
+    form: Annotated[FormData, Depends(posted_form)], staff: Annotated[Staff, Depends(current_staff)]
+) -> FormData:
+    """The posted form after the CSRF check (all values, for fields posted several times)."""
     check_csrf(staff, str(form.get("csrf_token") or ""))
+    return form
+
+
+def checked_fields(form: Annotated[FormData, Depends(checked_form_data)]) -> dict[str, str]:
+    """The posted form's text fields, after the CSRF check (files and the token left out)."""
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
-class LoginThrottle:
-    """At most `limit` failed logins per user name and address in `window` seconds."""
+FormDataDep = Annotated[FormData, Depends(checked_form_data)]
+FormDep = Annotated[dict[str, str], Depends(checked_fields)]
 
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(setting: str) -> tuple[Network, ...]:
+    """``TRUSTED_PROXIES``: comma-separated addresses or networks (``127.0.0.1,10.0.0.0/8``)."""
+    return tuple(
+        ipaddress.ip_network(p.strip(), strict=False) for p in setting.split(",") if p.strip()
+    )
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, networks: tuple[Network, ...]
+) -> str:
+    """Who is calling: the socket's peer, or what a trusted proxy says it saw.
+
+    ``X-Forwarded-For`` counts only when the socket's peer is a configured proxy; then the
+    right-most hop that is not a proxy is the client (everything left of it is the caller's
+    own writing, so a spoofed header cannot pick an address).
+    """
+    if peer is None:
+        return "unknown"
+    if not forwarded_for or not _trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+def request_address(request: Request, trusted_proxies: str) -> str:
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    peer = request.client.host if request.client else None
+    return client_address(peer, forwarded, trusted_networks(trusted_proxies))
+
+
+class LoginThrottle:
+    """Failed logins, counted per user name and, separately, per client address.
+
+    At most `limit` failures per name in `window` seconds (password guessing against one
+    account from many addresses) and `address_limit` per address (one address trying many
+    names). A success clears its name's count only: signing in to one's own account must
+    not reset the address's count.
+    """
+
+    MAX_KEYS = 10_000  # past this many names and addresses, forget those without failures
+
+    def __init__(self, limit: int = 5, window: float = 900.0, address_limit: int = 20) -> None:
         self.limit = limit
         self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.address_limit = address_limit
+        self._by_name: dict[str, deque[float]] = defaultdict(deque)
+        self._by_address: dict[str, deque[float]] = defaultdict(deque)
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures[key]
+    def _recent(self, table: dict[str, deque[float]], key: str) -> deque[float]:
+        failures = table[key]
         cutoff = time.monotonic() - self.window
         while failures and failures[0] < cutoff:
             failures.popleft()
         return failures
 
+    def _prune(self, table: dict[str, deque[float]]) -> None:
+        if len(table) > self.MAX_KEYS:
+            for key in list(table):
+                if not self._recent(table, key):
+                    del table[key]
+
     def blocked(self, address: str, username: str) -> bool:
-        return len(self._recent((address, username.lower()))) >= self.limit
+        return (
+            len(self._recent(self._by_name, username.lower())) >= self.limit
+            or len(self._recent(self._by_address, address)) >= self.address_limit
+        )
 
     def failed(self, address: str, username: str) -> None:
-        self._recent((address, username.lower())).append(time.monotonic())
+        now = time.monotonic()
+        self._recent(self._by_name, username.lower()).append(now)
+        self._recent(self._by_address, address).append(now)
+        self._prune(self._by_name)
+        self._prune(self._by_address)
 
     def succeeded(self, address: str, username: str) -> None:
-        self._failures.pop((address, username.lower()), None)
+        self._by_name.pop(username.lower(), None)

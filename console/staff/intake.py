@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import hmac
+import re
+import secrets
 from typing import Any
 
 import httpx
@@ -13,14 +16,43 @@ from pydantic import ValidationError
 from casestore.models import Channel
 from casestore.schemas import TicketDraft, TranscriptLine
 from casestore.services import tickets as ticket_service
-from console.staff.auth import DeskStaffDep, Staff, checked_form
+from console.staff.auth import DeskStaffDep, FormDep, Staff
 from console.staff.rendering import render
 from core.deps import SessionDep, TaxonomyDep
+from core.secret import rasa_auth_header, same_secret
 from core.taxonomy import Taxonomy
 from grids.api import RegistryDep, get_registry, get_resolver
 from retraining.rasa_client import to_prediction
 
 router = APIRouter(tags=["console"], include_in_schema=False)
+
+FORM_KEY_RE = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
+EXPIRED_FORM = "表单已过期，请刷新页面后重新填写"
+
+
+def _signature(staff: Staff, nonce: str) -> str:
+    message = f"{staff.user_id}:{nonce}".encode()
+    return hmac.new(staff.csrf_token.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def issue_form_key(staff: Staff) -> str:
+    """A fresh form's key: a nonce signed with the session's own secret (its CSRF token)."""
+    nonce = secrets.token_hex(16)
+    return f"{nonce}.{_signature(staff, nonce)}"
+
+
+def submission_key(staff: Staff, form_key: str) -> str | None:
+    """The ticket's idempotency key for a form this session was given; None for any other.
+
+    The key names the staff member, so a re-posted form files once, while a key copied from
+    someone else's form neither finds their ticket nor blocks their filing.
+    """
+    if not FORM_KEY_RE.fullmatch(form_key):
+        return None
+    nonce, signature = form_key.split(".")
+    if not same_secret(signature, _signature(staff, nonce)):
+        return None
+    return f"hotline:{staff.user_id}:{nonce}"
 
 
 def _intake_context(
@@ -31,11 +63,14 @@ def _intake_context(
     error: str | None,
 ) -> dict[str, Any]:
     registry = get_registry(request)
+    form_key = values.get("submission_key", "")
+    if submission_key(staff, form_key) is None:
+        form_key = issue_form_key(staff)
     return {
         "staff": staff,
         "taxonomy": taxonomy,
         "grids": [(g.code, registry.full_name(g.code)) for g in registry.grids.values()],
-        "values": {"submission_key": f"hotline:{uuid.uuid4().hex}", **values},
+        "values": {**values, "submission_key": form_key},
         "error": error,
     }
 
@@ -48,11 +83,15 @@ def intake_form(request: Request, taxonomy: TaxonomyDep, staff: DeskStaffDep) ->
 @router.post("/intake/suggest")
 async def intake_suggest(
     request: Request,
+    form: FormDep,
     taxonomy: TaxonomyDep,
     staff: DeskStaffDep,
 ) -> JSONResponse:
-    """The bot's classification and grid suggestions for what the caller said."""
-    form = await checked_form(request, staff)
+    """The bot's classification and grid suggestions for what the caller said.
+
+    Async because it awaits Rasa (up to RASA_TIMEOUT_SECONDS); it touches the database only
+    to look up the signed-in staff member, whose transaction has ended by then.
+    """
     description = form.get("description", "").strip()[:2000]
     location = form.get("location_text", "").strip()[:200]
     if len(description) < 2:
@@ -71,7 +110,9 @@ async def intake_suggest(
     client: httpx.AsyncClient = request.app.state.rasa_client
     try:
         response = await client.post(
-            "/model/parse", params={"token": settings.rasa_token}, json={"text": description}
+            "/model/parse",
+            headers=rasa_auth_header(settings.rasa_token),
+            json={"text": description},
         )
         response.raise_for_status()
         prediction = to_prediction(response.json())
@@ -89,19 +130,22 @@ async def intake_suggest(
 
 
 @router.post("/intake", response_class=HTMLResponse)
-async def intake_submit(
+def intake_submit(
     request: Request,
+    values: FormDep,
     session: SessionDep,
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
     staff: DeskStaffDep,
 ) -> Response:
-    values = await checked_form(request, staff)
     anonymous = values.get("anonymous") == "on"
     error: str | None = None
     try:
+        key = submission_key(staff, values.get("submission_key", ""))
+        if key is None:
+            raise ValueError(EXPIRED_FORM)
         draft = TicketDraft(
-            submission_key=values.get("submission_key", ""),
+            submission_key=key,
             category=values.get("category", ""),
             subcategory=values.get("subcategory") or None,
             grid_code=values.get("grid_code") or None,
@@ -135,6 +179,6 @@ def _draft_message(exc: ValidationError) -> str:
         "category": "请选择分类",
         "description": "诉求内容至少2个字，最多2000字",
         "location_text": "地点最多200字",
-        "submission_key": "表单已过期，请刷新页面后重新填写",
+        "submission_key": EXPIRED_FORM,
     }
     return names.get(field, message)

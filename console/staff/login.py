@@ -9,8 +9,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accounts import service as user_service
-from console.staff.auth import COOKIE, LoginThrottle, StaffDep, check_csrf, staff_from_request
-from console.staff.rendering import render
+from console.staff.auth import (
+    COOKIE,
+    LoginThrottle,
+    StaffDep,
+    check_csrf,
+    request_address,
+    staff_from_request,
+)
+from console.staff.rendering import MAX_NEXT, render
 from core.deps import SessionDep, SettingsDep
 from core.secret import same_secret
 
@@ -20,13 +27,14 @@ throttle = LoginThrottle()
 LOGIN_COOKIE = "petition_login"
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def safe_next(target: str | None) -> str:
-    """Only a path on this site (no open redirect to another host)."""
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    """Only a path on this site (no open redirect to another host; browsers read ``/\\`` as
+    ``//``), and not longer than a Location header proxies pass on."""
+    if not target or len(target) > MAX_NEXT or not target.startswith("/"):
+        return "/"
+    if target.startswith("//") or "\\" in target or any(ord(c) < 32 for c in target):
+        return "/"
+    return target
 
 
 def _login_page(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -56,7 +64,7 @@ def login(
     next: Annotated[str, Form(max_length=500)] = "/",
     login_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    address = _address(request)
+    address = request_address(request, settings.trusted_proxies)
     context: dict[str, Any] = {"next": safe_next(next), "username": username}
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not same_secret(cookie, login_token):

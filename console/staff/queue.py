@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -274,10 +275,18 @@ def export(
     )
 
 
+# C0 controls except tab and line breaks, DEL, and the two XML non-characters: a stored NUL
+# (Open311 takes any text) would make openpyxl refuse the whole workbook.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+FORMULA_STARTS = {"=", "+", "-", "@", "\t", "\r"}
+
+
 def cell(value: Any) -> Any:
-    """Spreadsheet-safe: no formula injection from resident text."""
+    """Spreadsheet-safe: no control characters, no formula injection from resident text."""
     if isinstance(value, float):
         return round(value, 3)
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@"}:
-        return "'" + value
+    if isinstance(value, str):
+        value = LONE_SURROGATES.sub("\ufffd", CONTROL_CHARACTERS.sub("", value))
+        return "'" + value if value[:1] in FORMULA_STARTS else value
     return "" if value is None else value

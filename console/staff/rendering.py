@@ -6,18 +6,20 @@ become pages through the handlers `install_error_pages` registers on the app.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from sqlalchemy.exc import OperationalError
 
 from console.paths import templates
-from console.staff.auth import CsrfError, ForbiddenError, LoginRequiredError, staff_from_request
+from console.staff.auth import CsrfError, ForbiddenError, LoginRequiredError
 from core import labels
 from core.clock import LOCAL_TZ
 from core.taxonomy import Taxonomy
@@ -36,6 +38,12 @@ CODED_FIELDS: dict[str, dict[str, str]] = {
     "dispatch_to": labels.DISPATCH_TARGET,
     "role": labels.ROLE,
 }
+
+
+log = logging.getLogger(__name__)
+
+DATABASE_BUSY = "系统繁忙，请稍后重试"
+RETRY_AFTER_SECONDS = 5
 
 
 class TicketNotVisibleError(Exception):
@@ -125,18 +133,30 @@ def render(
 # ---------------------------------------------------------------- error pages
 
 
-def error_page(request: Request, message: str, status_code: int) -> HTMLResponse:
-    """The console's frame (with the menu when signed in) around one message."""
-    with request.app.state.sessionmaker() as session:
-        staff = staff_from_request(request, session)
-    return render(
+def error_page(
+    request: Request, message: str, status_code: int, headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    """The console's frame (with the menu when signed in) around one message.
+
+    No database work: the signed-in staff member is the one the request already looked up
+    (none when it failed before that). An error page must not take SQLite's write lock.
+    """
+    staff = getattr(request.state, "staff", None)
+    response = render(
         request, "error.html", {"staff": staff, "message": message}, status_code=status_code
     )
+    response.headers.update(headers or {})
+    return response
+
+
+MAX_NEXT = 2000  # characters of the page to return to after signing in
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
     if request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if len(target) > MAX_NEXT:  # a huge query is not worth a huge Location header
+            target = request.url.path if len(request.url.path) <= MAX_NEXT else "/"
         return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
     return error_page(request, "登录已过期，请重新登录后再操作", 401)
 
@@ -153,8 +173,18 @@ async def ticket_not_visible(request: Request, exc: Exception) -> Response:
     return error_page(request, f"未找到工单 {exc.args[0]}，或不在您负责的网格内", 404)
 
 
+async def database_busy(request: Request, exc: Exception) -> Response:
+    """SQLite's "database is locked" (or a lost database connection): retry, not a crash."""
+    log.warning("database busy on %s: %s", request.url.path, exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if "text/html" in request.headers.get("accept", ""):
+        return error_page(request, DATABASE_BUSY, 503, headers)
+    return JSONResponse({"detail": DATABASE_BUSY}, status_code=503, headers=headers)
+
+
 def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequiredError, login_required)
     app.add_exception_handler(ForbiddenError, forbidden)
     app.add_exception_handler(CsrfError, csrf_failed)
     app.add_exception_handler(TicketNotVisibleError, ticket_not_visible)
+    app.add_exception_handler(OperationalError, database_busy)

@@ -12,7 +12,7 @@ from functools import partial
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from console.staff.auth import AdminDep, Staff, checked_form
+from console.staff.auth import AdminDep, FormDep, Staff
 from console.staff.rendering import render
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
 from core.taxonomy import Taxonomy, intent_of
@@ -63,14 +63,15 @@ def _entry(form: dict[str, str], prefix: str = "") -> taxonomy_edit.NewEntry:
 
 
 @router.post("/taxonomy", response_class=HTMLResponse)
-async def extend(
+def extend(
     request: Request,
+    fields: FormDep,
     session: SessionDep,
     settings: SettingsDep,
     taxonomy: TaxonomyDep,
     staff: AdminDep,
 ) -> Response:
-    form = {k: v[:5000] for k, v in (await checked_form(request, staff)).items()}
+    form = {k: v[:5000] for k, v in fields.items()}
     shipped, additions = settings.data_dir / "taxonomy.yml", settings.taxonomy_additions_path
     try:
         entry = _entry(form)

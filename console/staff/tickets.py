@@ -18,7 +18,7 @@ from casestore.services import attachments as attachment_service
 from casestore.services import lifecycle
 from casestore.services import queue as queue_service
 from casestore.services import tickets as ticket_service
-from console.staff.auth import Staff, StaffDep, checked_form
+from console.staff.auth import FormDep, Staff, StaffDep
 from console.staff.mapsvg import grid_svg
 from console.staff.queue import row_view
 from console.staff.rendering import TicketNotVisibleError, render
@@ -124,15 +124,15 @@ def ticket_page(
 
 
 @router.post("/tickets/{number}/actions", response_class=HTMLResponse)
-async def ticket_action(
+def ticket_action(
     number: str,
     request: Request,
+    fields: FormDep,
     session: SessionDep,
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
     staff: StaffDep,
 ) -> Response:
-    fields = await checked_form(request, staff)
     ticket = visible_ticket(session, staff, number)
     if fields.get("action") == "rate":
         fields["action"] = ""  # residents rate, staff do not
@@ -141,9 +141,11 @@ async def ticket_action(
         action = TicketAction.model_validate({**fields, "actor": staff.actor})
         if action.grid_code and not staff.sees_grid(action.grid_code):
             raise lifecycle.ActionInputError("不能把工单改到您负责范围以外的网格")
-        lifecycle.apply_action(
-            lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry), ticket, action
+        scope = staff.grid_scope
+        ctx = lifecycle.Context(
+            session=session, taxonomy=taxonomy, registry=registry, grid_scope=scope
         )
+        lifecycle.apply_action(ctx, ticket, action)
     except ValidationError as exc:
         error = (422, _validation_message(exc))
     except lifecycle.ActionInputError as exc:

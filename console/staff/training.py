@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from console.staff.auth import AdminDep, check_csrf
+from console.staff.auth import AdminDep, FormDataDep, check_csrf
 from console.staff.charts import confusion_svg
 from console.staff.rendering import render
 from core import audit, labels
@@ -98,12 +98,14 @@ def inbox(
 
 
 @router.post("/training/review", response_class=HTMLResponse)
-async def review(
-    request: Request, session: SessionDep, taxonomy: TaxonomyDep, staff: AdminDep
+def review(
+    request: Request,
+    form: FormDataDep,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    staff: AdminDep,
 ) -> Response:
     """One example (buttons on its row) or the ticked ones (bulk), accepted/relabelled/rejected."""
-    form = await request.form()
-    check_csrf(staff, str(form.get("csrf_token") or ""))
     action = str(form.get("action") or "")
     one_action, _, one_id = str(form.get("one") or "").partition(":")
     if one_id.isdigit():  # the buttons on a row

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.app_fixtures import TOKEN, draft_body
+from tests.retraining.fake_rasa import rasa_jwt_ok
 
 
 def test_chat_page_uses_local_assets(client: TestClient) -> None:
@@ -43,7 +44,7 @@ def auth() -> dict[str, str]:
 
 
 class FakeRasa:
-    """Rasa's tracker-events endpoint (POST /conversations/{id}/tracker/events?token=…)."""
+    """Rasa's tracker-events endpoint (POST /conversations/{id}/tracker/events, with a JWT)."""
 
     def __init__(self) -> None:
         self.appended: list[tuple[str, dict[str, Any]]] = []
@@ -52,7 +53,7 @@ class FakeRasa:
         match = re.fullmatch(r"/conversations/([^/]+)/tracker/events", request.url.path)
         if request.method != "POST" or not match:
             return httpx.Response(404, json={"status": "failure"})
-        if request.url.params.get("token") != "rasa-token":
+        if not rasa_jwt_ok(request.headers.get("Authorization", ""), "rasa-token"):
             return httpx.Response(401, json={"status": "failure", "reason": "NotAuthenticated"})
         self.appended.append((match.group(1), json.loads(request.content)))
         return httpx.Response(200, json={"sender_id": match.group(1)})
@@ -151,3 +152,21 @@ def test_rasa_down_keeps_the_notice_pending(client: TestClient, auth: dict[str, 
     )
     assert response.status_code == 503
     assert [n["id"] for n in pending(client, "abc12345")] == [note["id"]]
+
+
+def test_a_turn_rasa_answers_with_nothing_is_sent_again_not_silence(client: TestClient) -> None:
+    """Rasa answers [] when its action server died in the turn: the page must resend."""
+    answers: list[list[dict[str, Any]]] = [[], [{"text": "请问问题发生在什么位置？"}]]
+
+    def webhook(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answers.pop(0))
+
+    client.app.state.rasa_client = httpx.AsyncClient(  # type: ignore[attr-defined]
+        base_url="http://rasa.test", transport=httpx.MockTransport(webhook)
+    )
+    message = {"sender_id": "abc12345", "text": "路灯坏了"}
+    first = client.post("/chat/api/messages", json=message)
+    assert first.status_code == 503 and "自动发送" in first.json()["detail"]
+    second = client.post("/chat/api/messages", json=message)
+    assert second.status_code == 200
+    assert second.json()["messages"][0]["text"] == "请问问题发生在什么位置？"

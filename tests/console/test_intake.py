@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
+import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.console.staff_fixtures import AUTH
+from accounts.models import Role
+from core.settings import Settings
+from tests.console.staff_fixtures import AUTH, add_user, login
 
 
 def form_fields(client: TestClient) -> tuple[str, str]:
@@ -19,7 +24,6 @@ def form_fields(client: TestClient) -> tuple[str, str]:
 
 def test_hotline_intake_files_a_ticket(staff_client: TestClient) -> None:
     token, key = form_fields(staff_client)
-    assert key.startswith("hotline:")
     suggest = staff_client.post(
         "/intake/suggest",
         data={"csrf_token": token, "description": "玉林北路路灯不亮", "location_text": "玉林北路"},
@@ -63,3 +67,70 @@ def test_intake_refuses_unknown_grids_short_text_and_missing_tokens(
     assert suggest.status_code == 422 and suggest.json()["detail"] == "请先填写诉求内容"
     no_token = staff_client.post("/intake/suggest", data={"description": "路灯不亮"})
     assert no_token.status_code == 403
+
+
+def test_a_submission_key_belongs_to_the_staff_member_who_got_the_form(
+    client: TestClient, settings: Settings
+) -> None:
+    add_user(settings, "lili", Role.STAFF)
+    add_user(settings, "zhang", Role.STAFF)
+    assert login(client, "lili") == 303
+    lili_token, lili_key = form_fields(client)
+    body = {"description": "玉林北路路灯不亮", "category": "urban_construction", "anonymous": "on"}
+    filed = client.post(
+        "/intake", data={**body, "csrf_token": lili_token, "submission_key": lili_key},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert filed.status_code == 303
+    client.cookies.clear()
+    assert login(client, "zhang") == 303
+    zhang_token, zhang_key = form_fields(client)
+    assert zhang_key != lili_key
+    for key in (lili_key, "hotline:" + "a" * 32, zhang_key.replace(".", "x.", 1), ""):
+        replayed = client.post(
+            "/intake", data={**body, "csrf_token": zhang_token, "submission_key": key},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert replayed.status_code == 422, key  # not lili's ticket, not a new one
+        assert "表单已过期，请刷新页面后重新填写" in replayed.text
+        assert lili_key not in replayed.text  # the page offers a key of zhang's own
+    own = client.post(
+        "/intake", data={**body, "csrf_token": zhang_token, "submission_key": zhang_key},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert own.status_code == 303 and own.headers["location"] != filed.headers["location"]
+    tickets = client.get("/api/v1/tickets", headers=AUTH).json()
+    assert tickets["total"] == 2
+
+
+def test_suggest_holds_no_lock_while_it_waits_for_rasa(
+    staff_client: TestClient, settings: Settings
+) -> None:
+    """Rasa may take 30 s: meanwhile another writer must get SQLite's write lock."""
+    token, _ = form_fields(staff_client)
+    database = settings.database_url.removeprefix("sqlite:///")
+    probes: list[bool] = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        if settings.database_url.startswith("sqlite"):
+            other = sqlite3.connect(database, timeout=0.2, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                probes.append(True)
+            except sqlite3.OperationalError:
+                probes.append(False)
+            finally:
+                other.close()
+        return httpx.Response(503)
+
+    app = staff_client.app
+    assert isinstance(app, FastAPI)
+    app.state.rasa_client = httpx.AsyncClient(
+        base_url="http://rasa.test", transport=httpx.MockTransport(rasa)
+    )
+    suggest = staff_client.post(
+        "/intake/suggest", data={"csrf_token": token, "description": "玉林北路路灯不亮"}
+    )
+    assert suggest.status_code == 200 and suggest.json()["notice"]
+    assert all(probes)

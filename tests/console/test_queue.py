@@ -117,6 +117,36 @@ def test_cells_are_spreadsheet_safe() -> None:
     ]
 
 
+def test_cells_drop_control_characters_and_lone_surrogates() -> None:
+    assert cell("a\x00b\x0bc\x1fd\x7f") == "abcd"
+    assert cell("行一\t行二\r\n行三") == "行一\t行二\r\n行三"  # tab and line breaks stay
+    assert cell("路灯\ud800坏了\udfff") == "路灯\ufffd坏了\ufffd"
+    assert cell("\x00=1+1") == "'=1+1"  # a control character does not hide a formula
+    assert cell(" =1+1") == " =1+1" and cell("\t=1+1") == "'\t=1+1"
+
+
+def test_exports_survive_control_characters_in_stored_text(
+    staff_client: TestClient, settings: Settings
+) -> None:
+    number = file(staff_client, 1)
+    engine = make_engine(settings.database_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        session.execute(
+            update(Ticket)
+            .where(Ticket.number == number)
+            .values(description="井盖\x00坏了\x0b\x1f，\n请修", location_text="\x01玉林北路")
+        )
+    engine.dispose()
+    response = staff_client.get("/export.xlsx?view=all")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.active is not None
+    values = [c.value for c in book.active[2]]
+    assert "井盖坏了，\n请修" in values and "玉林北路" in values
+    text = staff_client.get("/export.csv?view=all").text
+    assert "井盖坏了，\n请修" in text and "\x00" not in text and "\x01" not in text
+
+
 def test_unclassified_tickets_show_as_such_and_have_their_own_filter(
     staff_client: TestClient,
 ) -> None:

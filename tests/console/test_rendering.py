@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from accounts.models import Role
+from casestore.services import queue as queue_service
 from console.paths import templates
 from console.staff.rendering import actor, detail
 from core.settings import Settings
@@ -58,3 +65,42 @@ def test_error_pages_keep_the_console_frame(client: TestClient, settings: Settin
     assert client.get("/tickets/not-a-number").status_code == 404
     forbidden = client.get("/admin/users")
     assert forbidden.status_code == 403 and "您的账号没有此项权限" in forbidden.text
+
+
+def test_the_not_found_page_opens_no_session_of_its_own(
+    client: TestClient, settings: Settings
+) -> None:
+    """Every SQLite session begins IMMEDIATE (the write lock): a 404 must not take it again."""
+    add_user(settings, "wang", Role.GRID_WORKER, ["510107001001001"])
+    login(client, "wang")
+    app = client.app
+    assert isinstance(app, FastAPI)
+    factory = app.state.sessionmaker
+    opened: list[int] = []
+
+    def counting() -> Session:
+        opened.append(1)
+        session: Session = factory()
+        return session
+
+    app.state.sessionmaker = counting
+    missing = client.get("/tickets/2026112600001")
+    assert missing.status_code == 404 and "WANG（网格员）" in missing.text  # menu still shown
+    assert len(opened) == 1  # the request's own session, nothing for the error page
+    assert client.get("/admin/users").status_code == 403 and len(opened) == 2
+
+
+def _locked(*args: object, **kwargs: object) -> None:
+    raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_locked_database_is_a_503_asking_to_retry(
+    staff_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue_service, "list_queue", _locked)
+    page = staff_client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and "请稍后重试" in page.text
+    assert page.headers["retry-after"] and 'accesskey="q"' in page.text
+    monkeypatch.setattr(queue_service, "iter_all", _locked)
+    data = staff_client.get("/export.csv", headers={"Accept": "application/json"})
+    assert data.status_code == 503 and "请稍后重试" in data.json()["detail"]

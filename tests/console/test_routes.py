@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -75,3 +76,17 @@ def test_each_module_imports_on_its_own(module: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_only_handlers_that_must_await_are_async() -> None:
+    """Async handlers run on the event loop: blocking SQLite there stalls every request.
+
+    Only the intake suggestion awaits (Rasa); it holds no transaction while it does.
+    """
+    coroutines = {
+        route.name
+        for router in routes.ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and inspect.iscoroutinefunction(route.endpoint)
+    }
+    assert coroutines == {"intake_suggest"}

@@ -8,10 +8,16 @@ import re
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from accounts.models import Role
+from core.settings import Settings
 from tests.console.staff_fixtures import (
     AUTH,
+    GRID,
+    OTHER_GRID,
     act,
+    add_user,
     file,
+    login,
 )
 
 
@@ -115,3 +121,30 @@ def test_photos_are_shown_only_with_their_own_ticket(staff_client: TestClient) -
     assert photo.headers["x-content-type-options"] == "nosniff"
     assert staff_client.get(f"/tickets/{other}/photos/{upload['id']}").status_code == 404
     assert staff_client.get(f"/tickets/{number}/photos/999999").status_code == 404
+
+
+def test_a_grid_worker_cannot_merge_into_another_grids_ticket(
+    client: TestClient, settings: Settings
+) -> None:
+    mine = file(client, 1)
+    theirs = file(client, 2, grid_code=OTHER_GRID, description="别的网格的下水道堵了")
+    add_user(settings, "wang", Role.GRID_WORKER, [GRID])
+    assert login(client, "wang") == 303
+    refused = act(client, mine, action="merge", merge_into=theirs)
+    unknown = act(client, mine, action="merge", merge_into="2026010100999")
+    assert refused.status_code == unknown.status_code == 422
+    assert f"未找到要合并到的工单：{theirs}" in refused.text
+    assert "未找到要合并到的工单：2026010100999" in unknown.text
+    detail = client.get(f"/api/v1/tickets/{theirs}", headers=AUTH).json()
+    assert [e["kind"] for e in detail["events"]] == ["created"]
+    assert client.get(f"/api/v1/tickets/{mine}", headers=AUTH).json()["status"] == "submitted"
+
+
+def test_correcting_cannot_empty_the_grid(staff_client: TestClient) -> None:
+    number = file(staff_client)
+    page = staff_client.get(f"/tickets/{number}").text
+    assert "（待定）</option>" not in page.split('name="grid_code"')[1].split("</select>")[0]
+    response = act(staff_client, number, action="correct", grid_code="")
+    assert response.status_code == 422 and "网格不能改为待定" in response.text
+    detail = staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
+    assert detail["grid_code"] == GRID
