@@ -264,8 +264,22 @@ def webhook_app(process: BotProcess, *, path: str, secret: str) -> Starlette:
             return PlainTextResponse("forbidden", status_code=403)
         try:
             data = await request.json()
+            if not isinstance(data, dict):
+                raise TypeError(f"an update is a JSON object, not {type(data).__name__}")
             update = Update.de_json(data, process.application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+            update_id = update.update_id
+            if isinstance(update_id, bool) or not isinstance(update_id, int):
+                raise TypeError("update_id is not an integer")
+            if not 0 <= update_id < 2**63:
+                raise ValueError("update_id out of range")
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+        ) as exc:
             log.warning("malformed webhook body: %s", exc)
             return PlainTextResponse("bad request", status_code=400)
         await process.process(update)

@@ -107,6 +107,11 @@ class Relay:
         messages = render.rasa_messages(replies)
         if not messages and job.data.get("fallback_text"):
             messages = [NewMessage(str(job.data["fallback_text"]))]
+        if not messages:
+            # Every message of a resident gets an answer; none means Rasa could not finish the
+            # turn (its action server was down): the job waits and is sent again, and the
+            # resident is told once that the bot is busy — never silence.
+            raise ServiceUnavailable("Rasa answered nothing")
         return messages
 
     async def _photo(self, job: Job) -> list[NewMessage]:

@@ -61,6 +61,12 @@ class Context:
     session: Session
     taxonomy: Taxonomy
     registry: Registry
+    # The grids the actor may see (a grid worker's); None: every ticket (staff, the API).
+    grid_scope: tuple[str, ...] | None = None
+
+    def sees(self, ticket: Ticket) -> bool:
+        """The same rule as opening a ticket: inside the actor's grids."""
+        return self.grid_scope is None or (ticket.grid_code or "") in self.grid_scope
 
 
 def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:
@@ -148,10 +154,12 @@ def _correct(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, An
             changes["subcategory"] = {"from": old_sub, "to": ticket.subcategory}
             ctx.session.add(_correction_example(ticket, old_category, action.actor))
     if action.grid_code is not None and action.grid_code != (ticket.grid_code or ""):
-        if action.grid_code and action.grid_code not in ctx.registry.grids:
+        if not action.grid_code:  # the ticket would drop out of its grid worker's queue
+            raise ActionInputError("网格不能改为待定：请选择一个网格，或保持原网格")
+        if action.grid_code not in ctx.registry.grids:
             raise ActionInputError(f"未知的网格编码：{action.grid_code}")
-        changes["grid_code"] = {"from": ticket.grid_code, "to": action.grid_code or None}
-        ticket.grid_code = action.grid_code or None
+        changes["grid_code"] = {"from": ticket.grid_code, "to": action.grid_code}
+        ticket.grid_code = action.grid_code
     if action.description is not None and action.description.strip() != ticket.description:
         text = action.description.strip()
         if len(text) < 2:
@@ -315,7 +323,7 @@ def _merge(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]
     if number == ticket.number:
         raise ActionInputError("不能把工单合并到它自己")
     target = get_ticket(session=ctx.session, number=number) if number else None
-    if target is None:
+    if target is None or not ctx.sees(target):  # another grid's ticket: as if there were none
         raise ActionInputError(f"未找到要合并到的工单：{number or '（空）'}")
     if target.status in {S.MERGED, S.REJECTED}:
         raise ActionError(

@@ -7,6 +7,7 @@ the bot must survive; the whole-stack behaviour is in tests/integration/test_tel
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from bot import texts
 from bot.app import SECRET_HEADER, BotProcess, webhook_app
 from core.settings import Settings
 from tests.fake_telegram import FakeTelegram
+from tests.hostile import HOSTILE_BODIES, HOSTILE_TEXT, HOSTILE_VALUES
 from tests.integration.services import free_port
 
 SECRET = "webhook-secret-0123456789"
 PATH = "/telegram/hook"
+JSON = "application/json"
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +163,35 @@ async def test_webhook_server_registers_with_its_secret_and_serves(
         assert refused.status_code == 403
     process.stopping.set()
     await asyncio.wait_for(running, 15)
+
+
+def hostile_updates() -> list[bytes]:
+    """Webhook bodies: malformed, wrongly typed, and text updates carrying hostile text."""
+    cases = list(HOSTILE_BODIES)
+    for number, text in enumerate(HOSTILE_TEXT):
+        cases.append(json.dumps(text_update(10_000 + number, 601, text[:4096])).encode())
+    for number, value in enumerate(HOSTILE_VALUES):
+        update = text_update(20_000 + number, 602, "路灯坏了")
+        for field in ("message", "update_id"):
+            cases.append(json.dumps({**update, field: value}).encode())
+        for field in ("chat", "from", "text", "date"):
+            broken = {**update, "message": {**update["message"], field: value}}
+            cases.append(json.dumps(broken).encode())
+    return cases
+
+
+async def test_hostile_webhook_bodies_get_a_4xx_or_are_taken(process: BotProcess) -> None:
+    app = webhook_app(process, path=PATH, secret=SECRET)
+    transport = httpx.ASGITransport(app=app)
+    cases = hostile_updates()
+    assert len(cases) >= 100
+    answers = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+        for body in cases:
+            response = await client.post(
+                PATH, content=body, headers={SECRET_HEADER: SECRET, "Content-Type": JSON}
+            )
+            answers.append((response.status_code, body[:60]))
+    assert all(status in (200, 400) for status, _ in answers), [
+        a for a in answers if a[0] not in (200, 400)
+    ][:10]

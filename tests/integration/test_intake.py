@@ -119,6 +119,30 @@ def test_status_of_own_ticket(stack: Stack) -> None:
     assert "已受理，待审核" in reply and number in reply
 
 
+def test_status_of_another_conversations_ticket_needs_the_phone_digits(stack: Stack) -> None:
+    """Ticket numbers are sequential: a number alone shows nothing to another conversation."""
+    owner = resident(stack)
+    owner.say("白佛村三组的水渠堵了，田里放不进水")
+    owner.say("白佛村三组")
+    owner.say("13912345678")
+    number = confirm(owner)
+
+    guesser = resident(stack)
+    asked = guesser.text_of(guesser.say(f"查一下{number}的进度"))
+    assert "请回复该工单登记的手机号码后四位" in asked and "已受理" not in asked
+    refused = guesser.text_of(guesser.say("1234"))
+    assert "不一致" in refused and "已受理" not in refused
+
+    relative = resident(stack)
+    relative.say(f"查一下{number}的进度")
+    shown = relative.text_of(relative.say("5678"))
+    assert "已受理，待审核" in shown and number in shown
+
+    quitter = resident(stack)
+    quitter.say(f"查一下{number}的进度")
+    assert "退出查询" in quitter.text_of(quitter.say("算了"))
+
+
 def test_web_chat_relays_to_rasa(stack: Stack) -> None:
     sender = uuid.uuid4().hex[:16]
     response = httpx.post(

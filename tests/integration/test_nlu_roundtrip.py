@@ -101,8 +101,9 @@ def test_import_train_eval(project: Path, tmp_path: Path) -> None:
     no_endpoints.write_text("{}\n", encoding="utf-8")
     server = Service(
         "rasa",
-        [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--auth-token",
-         env["RASA_TOKEN"], "-i", "127.0.0.1", "--port", str(port), "--model", str(model),
+        # As make run starts it: the token from RASA_TOKEN, JWTs from the CLI accepted.
+        [str(ROOT / ".venv-rasa/bin/python"), "-m", "nlu.server", "run", "--enable-api",
+         "-i", "127.0.0.1", "--port", str(port), "--model", str(model),
          "--endpoints", str(no_endpoints)],
         f"{env['RASA_URL']}/status?token={env['RASA_TOKEN']}", env, tmp_path / "rasa.log",
     )  # fmt: skip
