@@ -48,9 +48,11 @@ ServiceAuth = Depends(require_service_token)
 
 
 # The drivers bind at most a signed 64-bit integer; a larger id or offset made sqlite3 raise
-# OverflowError (a 500) instead of a 422. (PostgreSQL compares an int4 id with it just fine.)
+# OverflowError (a 500) instead of a 422. Row ids are INTEGER columns, 32-bit on PostgreSQL,
+# where a larger id fails as "integer out of range": ids are bounded by the smaller.
 MAX_DB_INT = 2**63 - 1
-DbId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+MAX_DB_ID = 2**31 - 1
+DbId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
 """A row id in the path (``/api/v1/attachments/{attachment_id}``)."""
 Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 """How many rows a page skips."""

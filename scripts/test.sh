@@ -14,8 +14,14 @@ step "lint: import contracts, ruff and mypy"
 .venv/bin/mypy
 .venv-rasa/bin/mypy --config-file mypy-rasa.ini
 
-step "unit tests (app environment)"
-.venv/bin/pytest -q -p no:cacheprovider tests/test_layout.py tests/core tests/grids tests/accounts tests/retraining tests/casestore tests/console tests/webapp tests/cli tests/bot tests/scripts --junitxml=test-output/app-unit.xml
+step "unit tests (app environment, on both cores)"
+# Schemathesis runs its operations as one item under xdist: the fuzzing runs on its own after.
+.venv/bin/pytest -q -p no:cacheprovider -n 2 --dist loadfile \
+  tests/test_layout.py tests/core tests/grids tests/accounts tests/retraining tests/casestore \
+  tests/console tests/webapp tests/cli tests/bot tests/scripts \
+  --ignore tests/webapp/test_openapi_fuzz.py --junitxml=test-output/app-unit.xml
+.venv/bin/pytest -q -p no:cacheprovider tests/webapp/test_openapi_fuzz.py \
+  --junitxml=test-output/app-fuzz.xml
 
 step "a throwaway Redis for the lock-store tests and the scale-out profile"
 scale_dir="$(mktemp -d)"

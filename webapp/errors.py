@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,19 @@ async def overflow(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": "数值超出允许的范围"})
 
 
+UNSTORABLE = "内容包含无法保存的字符或数值（例如空字符），请修改后再提交"
+
+
+async def unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: a NUL character in text, a number beyond a
+    column's range) is bad input, not a server error; the transaction is rolled back."""
+    log.warning("value the database refused on %s: %s", request.url.path, exc)
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "内容包含无法保存的字符或数值（例如空字符 \\0），请修改后再提交"},
+    )
+
+
 async def unencodable(request: Request, exc: Exception) -> JSONResponse:
     """Text with lone surrogates (``"\\ud800"`` in JSON) cannot be stored or sent back."""
     log.warning("unencodable text on %s: %s", request.url.path, exc)
@@ -209,4 +223,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(OverflowError, overflow)
+    app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(UnicodeEncodeError, unencodable)

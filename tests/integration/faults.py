@@ -15,15 +15,18 @@ reply), and every conversation reached its ticket number or the outbox's receipt
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -79,7 +82,7 @@ def next_message(replies: list[dict[str, object]]) -> str | None:
     return PROBLEM
 
 
-def wait_until_up(services: list[Service], timeout: float = 120) -> None:
+def wait_until_up(services: list[Killable], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     for service in services:
         while time.monotonic() < deadline:
@@ -93,18 +96,76 @@ def wait_until_up(services: list[Service], timeout: float = 120) -> None:
             raise TimeoutError(f"{service.name} did not come back")
 
 
+@dataclass
+class PostgresServer:
+    """The scale profile's database server (scripts/test-postgres.sh), killed like a service."""
+
+    directory: Path
+    port: int
+    ready_url: str  # the app's health check: what waits on the database is the app
+    name: str = "postgresql"
+    process: None = None
+
+    def _postmaster(self) -> int | None:
+        pid_file = self.directory / "data" / "postmaster.pid"
+        try:
+            return int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def kill(self) -> None:
+        pid = self._postmaster()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+
+    def start(self, timeout: float = 60) -> None:
+        """Start it again; its orphaned backends may hold shared memory for a moment."""
+        env = {**os.environ, "TEST_POSTGRES_PORT": str(self.port)}
+        deadline = time.monotonic() + timeout
+        while True:
+            started = subprocess.run(
+                [str(ROOT / "scripts/test-postgres.sh"), "start", str(self.directory)],
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+            if started.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start again: {started.stderr[-500:]!r}")
+            time.sleep(0.5)
+
+
+Killable = Service | PostgresServer
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def kill_and_restart(
-    service: Service, delay: float, before_start: Callable[[], None] | None = None
+    service: Service | PostgresServer, delay: float, before_start: Callable[[], None] | None = None
 ) -> threading.Thread:
     """SIGKILL the service's process group after ``delay`` s, then start it again."""
 
     def run() -> None:
         time.sleep(delay)
-        process = service.process
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)  # the service and every child it started
-            process.wait()
-        service.process = None
+        if isinstance(service, PostgresServer):
+            service.kill()
+        else:
+            process = service.process
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)  # the service and every child it started
+                process.wait()
+            service.process = None
         if before_start is not None:
             before_start()
         service.start()
@@ -115,7 +176,7 @@ def kill_and_restart(
 
 
 def converse(
-    stack: Stack, services: list[Service], tally: Tally, kill: tuple[Service, int, float] | None
+    stack: Stack, services: list[Killable], tally: Tally, kill: tuple[Killable, int, float] | None
 ) -> str:
     sender = f"fault{uuid.uuid4().hex[:12]}"
     message: str | None = PROBLEM
@@ -186,9 +247,9 @@ def telegram_answer(fake: FakeTelegram, user: int, after: int, timeout: float) -
 
 def converse_on_telegram(
     fake: FakeTelegram,
-    services: list[Service],
+    services: list[Killable],
     tally: Tally,
-    kill: tuple[Service, int, float] | None,
+    kill: tuple[Killable, int, float] | None,
     user: int,
     bot: Service,
 ) -> None:
@@ -253,20 +314,25 @@ def run_trials(
     seed: int,
     on_progress: Callable[[str], None] = print,
     telegram: tuple[FakeTelegram, Service] | None = None,
+    database: PostgresServer | None = None,
 ) -> Tally:
     """``trials`` conversations, each with one service killed somewhere in it.
 
     Web-chat conversations take turns killing the app, the action server, Rasa and the outbox
     worker; with ``telegram`` (the fake Bot API and the bot process), every other conversation
-    is a Telegram one, killing the bot (the Telegram relay) or one of the others.
+    is a Telegram one, killing the bot (the Telegram relay) or one of the others. With
+    ``database`` (the scale profile's PostgreSQL), the web chat's turn also kills the database.
     """
     rng = random.Random(seed)
     services = [stack.app, stack.actions, stack.rasa, outbox]
-    everything = services + ([telegram[1]] if telegram else [])
-    plan: list[tuple[str, Service]] = [("web", service) for service in services]
+    killable: list[Service | PostgresServer] = [*services, *([database] if database else [])]
+    everything: list[Killable] = [*killable, *([telegram[1]] if telegram else [])]
+    plan: list[tuple[str, Service | PostgresServer]] = [("web", service) for service in killable]
     if telegram:
         bot = telegram[1]
-        on_telegram = [("telegram", s) for s in (bot, stack.rasa, bot, stack.actions)]
+        on_telegram: list[tuple[str, Service | PostgresServer]] = [
+            ("telegram", s) for s in (bot, stack.rasa, bot, stack.actions, bot)[: len(plan)]
+        ]
         plan = [pair for web, tg in zip(plan, on_telegram, strict=True) for pair in (web, tg)]
     tally = Tally()
     for number in range(trials):

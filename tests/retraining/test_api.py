@@ -81,11 +81,11 @@ def test_review_accepts_relabels_and_rejects_with_audit(
 
 def test_example_ids_and_offsets_are_bounded(client: TestClient, auth: dict[str, str]) -> None:
     review = {"action": "reject", "actor": "admin"}
-    too_big = client.post(f"/api/v1/training-examples/{2**63}/review", json=review, headers=auth)
+    too_big = client.post(f"/api/v1/training-examples/{2**31}/review", json=review, headers=auth)
     assert too_big.status_code == 422
-    assert f"字段 example_id 必须小于或等于 {2**63 - 1}" in too_big.json()["detail"]
+    assert f"字段 example_id 必须小于或等于 {2**31 - 1}" in too_big.json()["detail"]
     missing = client.post(
-        f"/api/v1/training-examples/{2**63 - 1}/review", json=review, headers=auth
+        f"/api/v1/training-examples/{2**31 - 1}/review", json=review, headers=auth
     )
     assert missing.status_code == 404
     page = client.get("/api/v1/training-examples", params={"offset": 10**30}, headers=auth)
