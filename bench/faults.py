@@ -33,6 +33,7 @@ PG_PORT, REDIS_PORT = 55462, 56392
 def scale_servers(resources: ExitStack, folder: Path) -> None:
     """PostgreSQL and Redis of their own for the scale profile; the profile's settings."""
     pg_dir, redis_dir = folder / "postgres", folder / "redis"
+    folder.chmod(0o755)  # the postgres user must reach its data folder inside
     env = {**os.environ, "TEST_POSTGRES_PORT": str(PG_PORT), "REDIS_PORT": str(REDIS_PORT)}
     for script, directory in (("test-postgres.sh", pg_dir), ("redis.sh", redis_dir)):
         subprocess.run(
@@ -99,13 +100,14 @@ def main() -> None:
         )
         elapsed = time.monotonic() - started
         counts = tickets_per_conversation(stack, tally.conversations)
-    spread = Counter(min(count, 2) for count in counts.values())
-    print(tally.summary())
-    print(
-        f"conversations: {len(counts)}; with exactly one ticket: {spread[1]}; "
-        f"with none (lost): {spread[0]}; with more than one (duplicated): {spread[2]}"
-    )
-    print(f"{elapsed:.0f} s for {args.trials} trials")
+        spread = Counter(min(count, 2) for count in counts.values())
+        print(tally.summary())
+        print(f"conversations without a ticket number or receipt: {tally.unfinished}")
+        print(
+            f"conversations: {len(counts)}; with exactly one ticket: {spread[1]}; "
+            f"with none (lost): {spread[0]}; with more than one (duplicated): {spread[2]}"
+        )
+        print(f"{elapsed:.0f} s for {args.trials} trials", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ sent 30 ms apart). Its waiters also poll once a second.
 Here the conversation's lock is a ticket counter and a "now serving" counter in Redis: a
 ticket is an ``INCR`` (atomic), messages are handled in ticket order, and the holder moves
 "now serving" on when it is done. A ticket in service longer than the lock lifetime (a worker
-that died) is passed over by the next waiter. Every change of "now serving" is a WATCH/MULTI
+that died) is passed over by the next waiter; a ticket whose waiter was cancelled before its
+turn (the client gave up) is skipped at once. Every change of "now serving" is a WATCH/MULTI
 transaction, so a late holder never moves on a ticket that is not its own. Keys expire after
 an hour of silence. endpoints-scale.yml names it: ``type: nlu.lock_store.AtomicRedisLockStore``.
 """
@@ -56,6 +57,9 @@ class AtomicRedisLockStore(LockStore):
         base = self.prefix + conversation_id
         return f"{base}:next", f"{base}:serving", f"{base}:since"
 
+    def _gone_key(self, conversation_id: str) -> str:
+        return f"{self.prefix}{conversation_id}:gone"
+
     @asynccontextmanager
     async def lock(  # type: ignore[override]
         self,
@@ -65,7 +69,13 @@ class AtomicRedisLockStore(LockStore):
     ) -> AsyncGenerator[int, None]:
         """Hold the conversation's lock (in ticket order) for the duration of the block."""
         ticket = self.take_ticket(conversation_id)
-        await self.wait_for_turn(conversation_id, ticket, lock_lifetime)
+        try:
+            await self.wait_for_turn(conversation_id, ticket, lock_lifetime)
+        except BaseException:
+            # Cancelled while waiting (the client gave up: Rasa's REST channel cancels the
+            # message's task): the ticket must not hold up the ones behind it.
+            self.abandon(conversation_id, ticket)
+            raise
         try:
             yield ticket
         finally:
@@ -91,6 +101,9 @@ class AtomicRedisLockStore(LockStore):
                 return
             if serving > ticket:  # passed over as dead while still waiting: never happens
                 raise LockError(f"会话 {conversation_id} 的锁已过期（号 {ticket}）")
+            if self.red.sismember(self._gone_key(conversation_id), serving):
+                self._move_on(conversation_id, serving)  # its waiter gave up: next, at once
+                continue
             if time.time() - float(since or time.time()) > lifetime:
                 log.warning("lock of %s: ticket %s held too long; passed over", conversation_id,
                             serving)  # fmt: skip
@@ -99,6 +112,15 @@ class AtomicRedisLockStore(LockStore):
             pause = min(pause * 2, LAST_POLL)
 
     def release(self, conversation_id: str, ticket: int) -> None:
+        self._move_on(conversation_id, ticket)
+
+    def abandon(self, conversation_id: str, ticket: int) -> None:
+        """A ticket whose waiter is gone: skipped when its turn comes (or now, if it has)."""
+        gone = self._gone_key(conversation_id)
+        pipe = self.red.pipeline()
+        pipe.sadd(gone, ticket)
+        pipe.expire(gone, IDLE_SECONDS)
+        pipe.execute()
         self._move_on(conversation_id, ticket)
 
     def _move_on(self, conversation_id: str, ticket: int) -> None:
@@ -121,7 +143,7 @@ class AtomicRedisLockStore(LockStore):
         return None
 
     def delete_lock(self, conversation_id: str) -> None:
-        for key in self._keys(conversation_id):
+        for key in (*self._keys(conversation_id), self._gone_key(conversation_id)):
             self.red.delete(key)
 
     def save_lock(self, lock: TicketLock) -> None:

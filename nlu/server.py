@@ -11,6 +11,8 @@ Changes to Rasa 3.6, applied before the command line is handed to Rasa:
   busy time. The schemas are compiled once here and reused; responses are
   still validated as strictly.
 * **Event classes are found by name in a dictionary** (``cache_event_types``).
+* **A failing tracker store fails the turn** (``strict_tracker_store``) instead of starting
+  the conversation afresh in the worker's memory.
 * **Every worker names itself when it pulls the model.** The model comes from the case store
   (``models:`` in endpoints.yml, pulled every few seconds); each Sanic worker or replica sends
   ``X-Rasa-Worker: <host>:<pid>`` with its pulls, so the case store knows which workers run
@@ -77,6 +79,41 @@ def with_secrets(argv: list[str], environ: Mapping[str, str]) -> list[str]:
     if token and _option(argv, "--jwt-secret") is None:
         argv += ["--jwt-secret", jwt_secret(token), "--jwt-method", JWT_METHOD]
     return argv
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The tracker store failed: the turn fails too, and the resident is told to retry."""
+
+
+def strict_tracker_store() -> None:
+    """A tracker store that fails makes the turn fail, instead of Rasa's fallback.
+
+    Rasa's ``FailSafeTrackerStore`` answers a failed read with no tracker — a new, empty
+    conversation — and keeps a failed write in the worker's memory: when the scale profile's
+    PostgreSQL went away for a moment, residents half-way through a report were asked what
+    their problem was, and another worker later read the stale tracker (fault injection,
+    docs/benchmarks.md). Here the error propagates: the REST call fails, the web chat keeps
+    the message and sends it again, the Telegram relay keeps its job. Pooled connections are
+    also checked before use (``pool_pre_ping``), so a restarted database is found at once.
+    """
+    from rasa.core import tracker_store
+
+    def failed(error: Exception) -> None:
+        raise TrackerStoreUnavailable(f"tracker store: {error}") from error
+
+    tracker_store.FailSafeTrackerStore.on_tracker_store_error = (  # type: ignore[method-assign]
+        lambda self, error: failed(error)
+    )
+    tracker_store.FailSafeTrackerStore.on_tracker_store_retrieve_error = (  # type: ignore[method-assign]
+        lambda self, error: failed(error)
+    )
+    original = tracker_store.create_engine_kwargs
+
+    @functools.wraps(original)
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        return {**original(url), "pool_pre_ping": True}
+
+    tracker_store.create_engine_kwargs = create_engine_kwargs  # type: ignore[assignment]
 
 
 def worker_name() -> str:
@@ -173,6 +210,7 @@ def main() -> None:
         no_tensorflow.install()
     compile_action_validation()
     cache_event_types()
+    strict_tracker_store()
     name_model_pulls()
     from rasa.__main__ import main as rasa_main
 

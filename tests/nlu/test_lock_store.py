@@ -87,3 +87,35 @@ async def test_a_holder_that_died_is_passed_over_after_the_lifetime(
         assert after == dead + 2
     store.delete_lock("c3")
     assert store.red.get(store.prefix + "c3:next") is None
+
+
+async def test_a_waiter_cancelled_before_its_turn_holds_up_nobody(
+    store: AtomicRedisLockStore,
+) -> None:
+    """Rasa's REST channel cancels a message's task when the client gives up; the ticket it
+    was waiting with must be skipped at once, not after the lock lifetime (60 s each)."""
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with store.lock("c4", lock_lifetime=60):
+            entered.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with store.lock("c4", lock_lifetime=60):
+            pass  # never reached: cancelled while waiting
+
+    first = asyncio.create_task(holder())
+    await entered.wait()
+    second = asyncio.create_task(waiter())
+    await asyncio.sleep(0.05)
+    second.cancel()  # the client gave up while the first message was still being handled
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    release.set()
+    await first
+    started = time.monotonic()
+    async with store.lock("c4", lock_lifetime=60):
+        assert time.monotonic() - started < 5  # not the 60 s of a dead holder
+    store.delete_lock("c4")

@@ -164,3 +164,38 @@ def test_request_bodies_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     server.main()
     assert server.os.environ["SANIC_REQUEST_MAX_SIZE"] == str(1024 * 1024)
     assert seen == [["rasa", *server.with_secrets(RUN, {"RASA_TOKEN": "tok"})]]
+
+
+class BrokenTrackerStore:
+    """A primary tracker store whose database is gone."""
+
+    domain = None
+    event_broker = None
+
+    async def retrieve(self, sender_id: str) -> None:
+        raise ConnectionError("database went away")
+
+    async def save(self, tracker: object) -> None:
+        raise ConnectionError("database went away")
+
+
+async def test_a_failing_tracker_store_fails_the_turn_not_the_conversation() -> None:
+    from rasa.core import tracker_store
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    on_error = tracker_store.FailSafeTrackerStore.on_tracker_store_error
+    on_retrieve = tracker_store.FailSafeTrackerStore.on_tracker_store_retrieve_error
+    kwargs = tracker_store.create_engine_kwargs
+    server.strict_tracker_store()
+    try:
+        store = tracker_store.FailSafeTrackerStore(BrokenTrackerStore())  # type: ignore[arg-type]
+        with pytest.raises(server.TrackerStoreUnavailable):
+            await store.retrieve("web-abc")  # Rasa would start an empty conversation
+        with pytest.raises(server.TrackerStoreUnavailable):
+            await store.save(DialogueStateTracker("web-abc", Domain.empty().slots))
+        assert tracker_store.create_engine_kwargs("sqlite:///x.db")["pool_pre_ping"] is True
+    finally:
+        tracker_store.FailSafeTrackerStore.on_tracker_store_error = on_error  # type: ignore[method-assign]
+        tracker_store.FailSafeTrackerStore.on_tracker_store_retrieve_error = on_retrieve  # type: ignore[method-assign]
+        tracker_store.create_engine_kwargs = kwargs  # type: ignore[assignment]
