@@ -103,6 +103,8 @@ def main() -> None:
         spread = Counter(min(count, 2) for count in counts.values())
         print(tally.summary())
         print(f"conversations without a ticket number or receipt: {tally.unfinished}")
+        twice = {c: tally.killed_in.get(c, "") for c, n in counts.items() if n > 1}
+        print(f"conversations with more than one ticket (and what was killed): {twice}")
         print(
             f"conversations: {len(counts)}; with exactly one ticket: {spread[1]}; "
             f"with none (lost): {spread[0]}; with more than one (duplicated): {spread[2]}"

@@ -49,6 +49,7 @@ class Tally:
     retried: int = 0  # messages the resident was told to send again (error or 503)
     silent: int = 0  # 200 answers without any reply: a message lost without a word
     retried_after: Counter[str] = field(default_factory=Counter)  # by the service killed
+    killed_in: dict[str, str] = field(default_factory=dict)  # conversation → what was killed
     unfinished: list[str] = field(default_factory=list)  # conversations without a ticket
     conversations: list[str] = field(default_factory=list)
 
@@ -346,6 +347,7 @@ def run_trials(
             converse_on_telegram(
                 telegram[0], everything, tally, kill, 700_000 + number, telegram[1]
             )
+        tally.killed_in[tally.conversations[-1]] = f"{service.name} at turn {kill[1]}"
         if (number + 1) % 10 == 0:
             on_progress(f"{number + 1} trials: {tally.summary()}")
     return tally
