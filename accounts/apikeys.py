@@ -38,11 +38,15 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _named(session: Session, name: str) -> Open311Key | None:
+    return session.scalars(select(Open311Key).where(Open311Key.name == name)).first()
+
+
 def create_key(*, session: Session, name: str, actor: str) -> tuple[Open311Key, str]:
     """A new key for the client ``name``; returns the row and the key (shown only now)."""
     if not NAME_RE.match(name):
         raise ApiKeyError("密钥名称只能包含字母、数字、点、下划线和短横线，长度2到48")
-    if session.scalars(select(Open311Key).where(Open311Key.name == name)).first():
+    if _named(session, name) is not None:
         raise ApiKeyError(f"密钥名称 {name} 已存在（已吊销的名称也不能再用，请换一个名称）")
     key = PREFIX + secrets.token_urlsafe(32)
     row = Open311Key(name=name, key_hash=digest(key), created_at=utcnow())
@@ -66,7 +70,7 @@ def list_keys(*, session: Session) -> list[Open311Key]:
 
 def revoke_key(*, session: Session, name: str, actor: str) -> Open311Key:
     """Revoke the key ``name`` at once; revoking it again changes and records nothing."""
-    row = session.scalars(select(Open311Key).where(Open311Key.name == name)).first()
+    row = _named(session, name)
     if row is None:
         raise ApiKeyError(f"没有名为 {name} 的密钥")
     if row.revoked_at is None:

@@ -53,6 +53,15 @@ class Tally:
     unfinished: list[str] = field(default_factory=list)  # conversations without a ticket
     conversations: list[str] = field(default_factory=list)
 
+    def told_to_retry(self, kill: tuple[Killable, int, float] | None) -> None:
+        self.retried += 1
+        self.retried_after[kill[0].name if kill else "none"] += 1
+
+    def ended(self, conversation_id: str, filed: bool) -> None:
+        if not filed:
+            self.unfinished.append(conversation_id)
+        self.conversations.append(conversation_id)
+
     def summary(self) -> str:
         kills = ", ".join(f"{name} {count}" for name, count in sorted(self.trials.items()))
         retries = ", ".join(f"{k} {v}" for k, v in sorted(self.retried_after.items()))
@@ -176,6 +185,13 @@ def kill_and_restart(
     return thread
 
 
+def settle(killer: threading.Thread | None, services: list[Killable]) -> None:
+    """After a conversation: the killed service is back before the next one starts."""
+    if killer is not None:
+        killer.join()
+        wait_until_up(services)
+
+
 def converse(
     stack: Stack, services: list[Killable], tally: Tally, kill: tuple[Killable, int, float] | None
 ) -> str:
@@ -196,8 +212,7 @@ def converse(
         except httpx.HTTPError:
             response = None
         if response is None or response.status_code >= 500:
-            tally.retried += 1
-            tally.retried_after[kill[0].name if kill else "none"] += 1
+            tally.told_to_retry(kill)
             if killer is not None:
                 killer.join()
             wait_until_up(services)
@@ -207,12 +222,8 @@ def converse(
             tally.silent += 1
             continue
         message = next_message(replies)
-    if killer is not None:
-        killer.join()
-        wait_until_up(services)
-    if message is not None:
-        tally.unfinished.append(f"web-{sender}")
-    tally.conversations.append(f"web-{sender}")
+    settle(killer, services)
+    tally.ended(f"web-{sender}", filed=message is None)
     return sender
 
 
@@ -273,15 +284,10 @@ def converse_on_telegram(
             tally.silent += 1
             break
         if any(m["text"] == BUSY for m in fake.messages_to(user)[before:]):
-            tally.retried += 1
-            tally.retried_after[kill[0].name if kill else "none"] += 1
+            tally.told_to_retry(kill)
         message = next_message(as_replies(replies))
-    if killer is not None:
-        killer.join()
-        wait_until_up(services)
-    if message is not None:
-        tally.unfinished.append(f"tg-{user}")
-    tally.conversations.append(f"tg-{user}")
+    settle(killer, services)
+    tally.ended(f"tg-{user}", filed=message is None)
 
 
 def start_telegram(stack: Stack, fake: FakeTelegram) -> Service:
