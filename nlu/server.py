@@ -93,10 +93,12 @@ def strict_tracker_store() -> None:
     PostgreSQL went away for a moment, residents half-way through a report were asked what
     their problem was, and another worker later read the stale tracker (fault injection,
     docs/benchmarks.md). Here the error propagates: the REST call fails, the web chat keeps
-    the message and sends it again, the Telegram relay keeps its job. Pooled connections are
-    also checked before use (``pool_pre_ping``), so a restarted database is found at once.
+    the message and sends it again, the Telegram relay keeps its job. The database engine's
+    settings are ``nlu.tracker_store.engine_kwargs``.
     """
     from rasa.core import tracker_store
+
+    from nlu.tracker_store import engine_kwargs
 
     def failed(error: Exception) -> None:
         raise TrackerStoreUnavailable(f"tracker store: {error}") from error
@@ -111,7 +113,7 @@ def strict_tracker_store() -> None:
 
     @functools.wraps(original)
     def create_engine_kwargs(url: Any) -> dict[str, Any]:
-        return {**original(url), "pool_pre_ping": True}
+        return engine_kwargs(url, original(url))
 
     tracker_store.create_engine_kwargs = create_engine_kwargs  # type: ignore[assignment]
 

@@ -194,7 +194,7 @@ async def test_a_failing_tracker_store_fails_the_turn_not_the_conversation() -> 
             await store.retrieve("web-abc")  # Rasa would start an empty conversation
         with pytest.raises(server.TrackerStoreUnavailable):
             await store.save(DialogueStateTracker("web-abc", Domain.empty().slots))
-        assert tracker_store.create_engine_kwargs("sqlite:///x.db")["pool_pre_ping"] is True
+        assert tracker_store.create_engine_kwargs("postgresql://h/x")["pool_pre_ping"] is True
     finally:
         tracker_store.FailSafeTrackerStore.on_tracker_store_error = on_error  # type: ignore[method-assign]
         tracker_store.FailSafeTrackerStore.on_tracker_store_retrieve_error = on_retrieve  # type: ignore[method-assign]
