@@ -29,7 +29,8 @@ def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for one test (TEST_POSTGRES_URL names the server)."""
     assert POSTGRES_ADMIN_URL
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # Checked before use: the fault tests kill and restart the server in between.
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
