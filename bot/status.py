@@ -41,8 +41,9 @@ def ticket_detail(ticket: Mapping[str, Any]) -> str:
     ]
     if ticket.get("location_text"):
         lines.append(f"地点：{ticket['location_text']}")
-    if ticket.get("department"):
-        lines.append(f"承办单位：{ticket['department']}")
+    handler = ticket.get("assigned_to") or ticket.get("department")  # who handles it now
+    if handler:
+        lines.append(f"承办单位：{handler}")
     lines.append(f"受理日期：{_date(ticket.get('created_at'))}")
     if ticket.get("due_at"):
         lines.append(f"答复期限：{_date(ticket['due_at'])}")

@@ -39,6 +39,7 @@ JOB_STATUS = _T["job_status"]  # 训练任务状态
 AUDIT_ACTION = _T["audit_action"]  # 审计记录
 QUEUE_VIEW = _T["queue_view"]  # 工单队列的视图
 DISPATCH_TARGET = _T["dispatch_target"]  # 派单对象
+INTENT = _T["intent"]  # 对话意图 (besides the report intents, named by their category)
 SPEAKER = _T["speaker"]  # 对话中的发言人
 ACTOR = _T["actor"]  # 操作人 (besides console accounts, which show their ROLE)
 EVENT_FIELD = _T["event_field"]  # 办理记录与审计记录中的字段

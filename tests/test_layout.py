@@ -31,7 +31,6 @@ COVERED_BY = {
     "casestore/services/attachments.py": "tests/casestore/test_lifecycle.py",
     "casestore/api/routes/notifications.py": "tests/casestore/test_lifecycle.py",
     "casestore/services/notifications.py": "tests/casestore/test_lifecycle.py",
-    "casestore/services/queue.py": "tests/console/test_queue.py",
     # core
     "core/audit.py": "tests/accounts/test_service.py",
     "core/db.py": "tests/webapp/test_migrations.py",

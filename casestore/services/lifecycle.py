@@ -149,10 +149,21 @@ def _correct(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, An
             ticket.subcategory = sub.code if sub else None
             ticket.department = sub.department if sub else category.department
             sla_days = sub.sla_days if sub else category.sla_days
+            old_due = _local_date(ticket)
             ticket.due_at = add_working_days(ticket.created_at, sla_days)
             changes["category"] = {"from": old_category, "to": ticket.category}
             changes["subcategory"] = {"from": old_sub, "to": ticket.subcategory}
             ctx.session.add(_correction_example(ticket, old_category, action.actor))
+            if _local_date(ticket) != old_due:  # the resident was promised the old date
+                changes["due_at"] = {"from": old_due, "to": _local_date(ticket)}
+                notify(
+                    ctx,
+                    ticket,
+                    "status",
+                    f"【工单 {ticket.number}】您反映的问题已归入「{category.name}"
+                    f"{f'（{sub.name}）' if sub else ''}」，"
+                    f"由 {ticket.department} 办理，答复期限调整为 {_local_date(ticket)}。",
+                )
     if action.grid_code is not None and action.grid_code != (ticket.grid_code or ""):
         if not action.grid_code:  # the ticket would drop out of its grid worker's queue
             raise ActionInputError("网格不能改为待定：请选择一个网格，或保持原网格")
@@ -212,6 +223,31 @@ def handler_for(ctx: Context, ticket: Ticket) -> str:
     return ticket.department
 
 
+def current_handler(ticket: Ticket) -> str:
+    """Who handles the ticket now (承办单位): the unit it was dispatched to, else its department.
+
+    The one answer for the resident's notification, the status look-up and the ticket page.
+    """
+    return ticket.assigned_to or ticket.department
+
+
+def dispatch_choices(ctx: Context, ticket: Ticket) -> dict[str, tuple[str, str]]:
+    """What each dispatch target assigns the ticket to: target → (kind of unit, unit name).
+
+    The ticket page labels its dispatch options with these, so an option names the unit the
+    ticket will actually go to (a street-tier ticket's "grid" option goes to the street).
+    """
+    choices: dict[str, tuple[str, str]] = {}
+    if ticket.grid_code:
+        name = handler_for(ctx, ticket)
+        kind = labels.TIER.get(ticket.tier, labels.DISPATCH_TARGET["grid"])
+        if name == ticket.department:  # a grid the registry does not know: its department
+            kind = labels.DISPATCH_TARGET["department"]
+        choices["grid"] = (kind, name)
+    choices["department"] = (labels.DISPATCH_TARGET["department"], ticket.department)
+    return choices
+
+
 def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
     target = action.dispatch_to or ("grid" if ticket.grid_code else "department")
     if target not in labels.DISPATCH_TARGET:
@@ -220,13 +256,13 @@ def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, A
         raise ActionInputError("该工单尚未分类（待分类），请先更正分类再派单")
     if target == "grid" and not ticket.grid_code:
         raise ActionInputError("该工单尚未确定网格，请先更正网格或派往职能部门")
-    ticket.assigned_to = handler_for(ctx, ticket) if target == "grid" else ticket.department
+    ticket.assigned_to = dispatch_choices(ctx, ticket)[target][1]
     ticket.status = S.DISPATCHED
     notify(
         ctx,
         ticket,
         "status",
-        f"【工单 {ticket.number}】已派单至 {ticket.assigned_to} 办理，"
+        f"【工单 {ticket.number}】已派单至 {current_handler(ticket)} 办理，"
         f"办理期限 {_local_date(ticket)}。如需查询进度，请发送“查询进度”。",
     )
     return {"dispatch_to": target, "assigned_to": ticket.assigned_to, "note": action.text or ""}
@@ -249,7 +285,7 @@ def _escalate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, A
     reason = _require_text(action, "上报原因")
     old = ticket.tier
     ticket.tier = labels.TIERS[index + 1]
-    if ticket.status == S.DISPATCHED:
+    if ticket.status in (S.DISPATCHED, S.IN_PROGRESS):  # the unit of the new tier handles it
         ticket.assigned_to = handler_for(ctx, ticket)
     return {"from_tier": old, "to_tier": ticket.tier, "reason": reason}
 

@@ -3,29 +3,74 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from casestore.models import Ticket
-from casestore.services.tickets import TicketFilter, filtered, page
+from casestore.models import Ticket, TicketStatus
+from casestore.services.tickets import TicketFilter, filtered
 from core import labels
 from core.clock import utcnow
 
+# A handler's open tasks: what was dispatched to them and is not done, and what came back.
+TASK_STATUSES = ("dispatched", "in_progress")
+# Written into the SQL, not bound: only then can an index on this expression serve the order.
+_REOPENED_FIRST = (Ticket.status == literal_column(f"'{TicketStatus.REOPENED.value}'")).desc()
+
+
+@dataclass(frozen=True)
+class QueueFilter(TicketFilter):
+    """The ticket filter, and which of the queue's lists it picks from.
+
+    ``tasks``: the handlers' open tasks (dispatched, in progress, or reopened after it had been
+    assigned: the handler must act again; a reopened ticket never dispatched waits for review
+    only), earliest deadline (so the most overdue) first, instead of the review order.
+    """
+
+    tasks: bool = False
+
 
 def _in_queue_order(f: TicketFilter) -> Select[Ticket]:
-    """Most urgent first: hand-off requests, then the nearest (or most overdue) deadline."""
-    return filtered(select(Ticket), f, utcnow()).order_by(
-        Ticket.handoff_requested.desc(), Ticket.due_at.asc(), Ticket.id.asc()
+    """Most urgent first: reopened tickets, hand-off requests, then the nearest deadline.
+
+    A reopen sets a fresh deadline, the latest of all, so by deadline alone a ticket the
+    resident sent back (问题没解决) would sit on the last page. Tasks go by deadline only.
+    """
+    query = filtered(select(Ticket), f, utcnow())
+    if isinstance(f, QueueFilter) and f.tasks:
+        return query.where(
+            or_(
+                Ticket.status.in_(TASK_STATUSES),
+                and_(Ticket.status == TicketStatus.REOPENED, Ticket.assigned_to.is_not(None)),
+            )
+        ).order_by(Ticket.due_at.asc(), Ticket.id.asc())
+    return query.order_by(
+        _REOPENED_FIRST,
+        Ticket.handoff_requested.desc(),
+        Ticket.due_at.asc(),
+        Ticket.id.asc(),
     )
 
 
 def list_queue(
     *, session: Session, f: TicketFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Ticket], int]:
-    return page(session=session, query=_in_queue_order(f), limit=limit, offset=offset)
+    """One page in queue order, and how many tickets the filter has.
+
+    The database sorts and cuts ticket ids only, then the page's rows are loaded: sorting whole
+    rows (descriptions, transcripts) made the last page of 100,000 tickets take 0.65 s on
+    SQLite, ids alone 0.2 s.
+    """
+    query = _in_queue_order(f)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    ids = list(session.scalars(query.with_only_columns(Ticket.id).limit(limit).offset(offset)))
+    if not ids:
+        return [], total
+    found = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
+    return [found[i] for i in ids], total
 
 
 def iter_all(*, session: Session, f: TicketFilter, cap: int = 50_000) -> Iterator[Ticket]:

@@ -28,6 +28,12 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 
 FORM_KEY_RE = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
 EXPIRED_FORM = "表单已过期，请刷新页面后重新填写"
+# Back must not bring a used key back on an empty form (a new call would vanish into the
+# ticket filed before), nor a fresh key on a form the browser refilled with a filed call
+# (a second ticket): the page is never cached, and the form asks the browser not to refill
+# its fields (autocomplete="off"). A page the back-forward cache restores whole keeps its
+# own key, which files once.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _signature(staff: Staff, nonce: str) -> str:
@@ -61,6 +67,7 @@ def _intake_context(
     staff: Staff,
     values: dict[str, Any],
     error: str | None,
+    filed: str | None = None,
 ) -> dict[str, Any]:
     registry = get_registry(request)
     form_key = values.get("submission_key", "")
@@ -72,12 +79,19 @@ def _intake_context(
         "grids": [(g.code, registry.full_name(g.code)) for g in registry.grids.values()],
         "values": {**values, "submission_key": form_key},
         "error": error,
+        "filed": filed,
     }
+
+
+def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    response = render(request, "intake.html", context, status_code=status_code)
+    response.headers.update(NO_STORE)
+    return response
 
 
 @router.get("/intake", response_class=HTMLResponse)
 def intake_form(request: Request, taxonomy: TaxonomyDep, staff: DeskStaffDep) -> HTMLResponse:
-    return render(request, "intake.html", _intake_context(taxonomy, request, staff, {}, None))
+    return _page(request, _intake_context(taxonomy, request, staff, {}, None))
 
 
 @router.post("/intake/suggest")
@@ -158,7 +172,7 @@ def intake_submit(
         )
         if draft.grid_code and draft.grid_code not in registry.grids:
             raise ValueError(f"未知的网格编码：{draft.grid_code}")
-        ticket, _ = ticket_service.create_ticket(
+        ticket, created = ticket_service.create_ticket(
             session=session, draft=draft, taxonomy=taxonomy, actor=staff.actor
         )
     except ValidationError as exc:
@@ -167,7 +181,9 @@ def intake_submit(
         error = str(exc)
     if error:
         context = _intake_context(taxonomy, request, staff, values, error)
-        return render(request, "intake.html", context, status_code=422)
+        return _page(request, context, status_code=422)
+    if not created:  # this form was filed before: say so, and offer a fresh, empty form
+        return _page(request, _intake_context(taxonomy, request, staff, {}, None, ticket.number))
     return RedirectResponse(f"/tickets/{ticket.number}?done=intake", status_code=303)
 
 

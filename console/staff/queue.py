@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from openpyxl import Workbook
 
+from accounts.models import Role
 from casestore.models import Ticket
 from casestore.services import queue as queue_service
-from casestore.services.tickets import TicketFilter
 from console.staff.auth import Staff, StaffDep
+from console.staff.export import cell as cell  # the queue's tests import it from here
+from console.staff.export import export_fields, export_response
 from console.staff.rendering import localtime, render
 from core import labels
-from core.clock import local_midnight
-from core.deps import SessionDep, TaxonomyDep
+from core.clock import local_midnight, utcnow
+from core.deps import SessionDep, SettingsDep, TaxonomyDep
 from core.taxonomy import UNCLASSIFIED, Taxonomy
 from grids.api import RegistryDep
 from grids.registry import Registry, Unit
@@ -30,27 +28,20 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 
 PAGE_SIZE = 50
 # The queue's own views (labels.QUEUE_VIEW) and the statuses each shows; () is every status.
+# "tasks" (the handlers' open tasks) is picked by the queue service: queue_service.QueueFilter.
 VIEW_STATUSES: dict[str, tuple[str, ...]] = {
     "review": labels.REVIEW_STATUSES,
+    "tasks": (),
     "open": labels.OPEN_STATUSES,
     "all": (),
 }
-EXPORT_COLUMNS = [
-    ("工单号", "number"),
-    ("状态", "status_label"),
-    ("一级分类", "category_name"),
-    ("二级分类", "subcategory_name"),
-    ("置信度", "confidence"),
-    ("网格", "grid_name"),
-    ("地点", "location_text"),
-    ("诉求内容", "description"),
-    ("渠道", "channel_label"),
-    ("承办", "assigned_to"),
-    ("受理时间", "created"),
-    ("办理期限", "due"),
-    ("预警", "sla_label"),
-    ("满意度", "rating"),
-]
+# The views each role works from, its default first. Grid workers review nothing: hotline
+# staff review and dispatch, grid workers handle what was dispatched to their grids.
+ROLE_VIEWS: dict[Role, tuple[str, ...]] = {
+    Role.STAFF: ("review", "tasks", "open", "all"),
+    Role.ADMIN: ("review", "tasks", "open", "all"),
+    Role.GRID_WORKER: ("tasks", "open", "all"),
+}
 
 
 def _parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
@@ -67,7 +58,7 @@ def _parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
 class QueueParams:
     """The queue's filters as they come in the URL (shared by the page and the exports)."""
 
-    view: str = "review"
+    view: str | None = None  # None: the role's default (ROLE_VIEWS)
     category: str | None = None
     grid: str | None = None
     channel: str | None = None
@@ -78,7 +69,7 @@ class QueueParams:
 
 
 def queue_params(
-    view: Annotated[str, Query(max_length=32)] = "review",
+    view: Annotated[str | None, Query(max_length=32)] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     grid: Annotated[str | None, Query(max_length=32)] = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
@@ -112,20 +103,29 @@ def _ancestors(registry: Registry, unit: Unit) -> tuple[str, ...]:
     return tuple(step["code"] for step in registry.chain(unit.code))
 
 
+def default_view(staff: Staff) -> str:
+    return ROLE_VIEWS[staff.role][0]
+
+
 def queue_filter(
     staff: Staff, p: QueueParams, errors: list[str], registry: Registry | None = None
-) -> TicketFilter:
+) -> queue_service.QueueFilter:
     """The service's filter; problems with the parameters are appended to `errors`."""
-    if p.view in VIEW_STATUSES:
-        statuses = VIEW_STATUSES[p.view]
-    elif p.view in labels.STATUS:
-        statuses = (p.view,)
+    view = p.view or default_view(staff)
+    if view in ROLE_VIEWS[staff.role]:
+        statuses = VIEW_STATUSES[view]
+    elif view in VIEW_STATUSES:
+        errors.append(f"{staff.role_label}没有「{labels.QUEUE_VIEW[view]}」视图")
+        statuses = ()
+    elif view in labels.STATUS:
+        statuses = (view,)
     else:
         errors.append("未知的状态筛选")
         statuses = ()
     since = _parse_date(p.since, "开始日期", errors)
     until = _parse_date(p.until, "结束日期", errors)  # inclusive: up to the next midnight
-    return TicketFilter(
+    return queue_service.QueueFilter(
+        tasks=view == "tasks",
         statuses=statuses,
         category=p.category or None,
         grid_code=p.grid if p.grid and p.grid not in unit_codes(registry) else None,
@@ -173,6 +173,7 @@ def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str
         "age": queue_service.age_text(ticket),
         "sla": level,
         "open": ticket.status in labels.OPEN_STATUSES,
+        "reopened": ticket.status == "reopened",
         "sla_label": labels.SLA[level],
         "rating": labels.RATING.get(ticket.rating or "", ""),
     }
@@ -193,8 +194,8 @@ def _filter_context(
         ] + grids
     return {
         "params": params,
-        "views": list(labels.QUEUE_VIEW.items())
-        + [(s, label) for s, label in labels.STATUS.items() if s != "draft"],
+        "views": [(v, labels.QUEUE_VIEW[v]) for v in ROLE_VIEWS[staff.role]],
+        "statuses": [(s, label) for s, label in labels.STATUS.items() if s != "draft"],
         "categories": [(c.code, c.name) for c in taxonomy.categories]
         + [(UNCLASSIFIED, labels.UNCLASSIFIED)],
         "grids": grids,
@@ -214,6 +215,7 @@ def queue_page(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     errors: list[str] = []
+    params = replace(params, view=params.view or default_view(staff))
     f = queue_filter(staff, params, errors, registry)
     rows, total = queue_service.list_queue(
         session=session, f=f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
@@ -239,54 +241,18 @@ def export(
     session: SessionDep,
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
+    settings: SettingsDep,
     staff: StaffDep,
     params: QueueParamsDep,
 ) -> Response:
-    """The filtered list as XLSX or CSV (UTF-8 with BOM so Excel reads the Chinese)."""
+    """The filtered list as XLSX or CSV (console/staff/export.py writes the file)."""
     errors: list[str] = []
     f = queue_filter(staff, params, errors, registry)
     if errors or fmt not in {"csv", "xlsx"}:
         return JSONResponse({"detail": errors[0] if errors else "只支持 csv 或 xlsx"}, 422)
-    rows = (row_view(t, taxonomy, registry) for t in queue_service.iter_all(session=session, f=f))
-    header = [title for title, _ in EXPORT_COLUMNS]
-    stamp = date.today().strftime("%Y%m%d")
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([cell(row[key]) for _, key in EXPORT_COLUMNS])
-        return Response(
-            "\ufeff" + buffer.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
-        )
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("工单")
-    sheet.append(header)
-    for row in rows:
-        sheet.append([cell(row[key]) for _, key in EXPORT_COLUMNS])
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.xlsx"'},
+    zone = settings.local_tz
+    rows = (
+        {**row_view(t, taxonomy, registry), **export_fields(t, registry, zone)}
+        for t in queue_service.iter_all(session=session, f=f)
     )
-
-
-# C0 controls except tab and line breaks, DEL, and the two XML non-characters: a stored NUL
-# (Open311 takes any text) would make openpyxl refuse the whole workbook.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-LONE_SURROGATES = re.compile("[\ud800-\udfff]")
-FORMULA_STARTS = {"=", "+", "-", "@", "\t", "\r"}
-
-
-def cell(value: Any) -> Any:
-    """Spreadsheet-safe: no control characters, no formula injection from resident text."""
-    if isinstance(value, float):
-        return round(value, 3)
-    if isinstance(value, str):
-        value = LONE_SURROGATES.sub("\ufffd", CONTROL_CHARACTERS.sub("", value))
-        return "'" + value if value[:1] in FORMULA_STARTS else value
-    return "" if value is None else value
+    return export_response(fmt, rows, stamp=utcnow().astimezone(zone).strftime("%Y%m%d"))

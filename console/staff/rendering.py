@@ -6,8 +6,11 @@ become pages through the handlers `install_error_pages` registers on the app.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +26,7 @@ from console.staff.auth import CsrfError, ForbiddenError, LoginRequiredError
 from core import labels
 from core.clock import LOCAL_TZ
 from core.taxonomy import Taxonomy
+from grids.registry import Registry
 
 # Event and audit data fields whose values are codes, and the table that labels them.
 CODED_FIELDS: dict[str, dict[str, str]] = {
@@ -32,13 +36,19 @@ CODED_FIELDS: dict[str, dict[str, str]] = {
     "channel": labels.CHANNEL,
     "from_tier": labels.TIER,
     "to_tier": labels.TIER,
+    "tier": labels.TIER,
     "rating": labels.RATING,
     "reason": labels.REJECT_REASON,  # an escalation's free-text reason shows as it is
     "target": labels.DISPATCH_TARGET,  # events recorded before it was called dispatch_to
     "dispatch_to": labels.DISPATCH_TARGET,
     "role": labels.ROLE,
 }
-
+# Fields whose values are codes of the grid registry (grids, communities, streets, districts).
+GRID_FIELDS = {"grid_code", "grid_codes", "area_code"}
+# The Rasa intents besides report_<category>. core/labels.py does not name this table yet;
+# ``INTENT = _T["intent"]`` belongs there, next to the others.
+INTENT: dict[str, str] = labels.INTENT
+INTENT_PREFIX = "report_"
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +82,50 @@ def _subcategory_name(taxonomy: Taxonomy, code: str) -> str | None:
     return None
 
 
-def _value(key: str, value: Any, taxonomy: Taxonomy | None) -> str:
+def intent_label(intent: str, taxonomy: Taxonomy | None = None) -> str:
+    """A Rasa intent in Chinese: ``report_disputes`` → ``矛盾纠纷``, ``affirm`` → ``确认``."""
+    if intent.startswith(INTENT_PREFIX) and taxonomy is not None:
+        category = taxonomy.get(intent[len(INTENT_PREFIX) :])
+        if category is not None:
+            return category.name
+    return labels.label(INTENT, intent)
+
+
+def place_name(code: str, registry: Registry | None) -> str:
+    """A grid's or unit's name from the registry; the code when the registry does not know it."""
+    if registry is not None and code in registry.grids:
+        return registry.grids[code].name
+    if registry is not None and code in registry.units:
+        return registry.units[code].name
+    return code
+
+
+@dataclass(frozen=True)
+class Names:
+    """What turns codes into names where the page has it (the ticket page has both)."""
+
+    taxonomy: Taxonomy | None = None
+    registry: Registry | None = None
+
+
+def _value(key: str, value: Any, names: Names) -> str:
+    taxonomy = names.taxonomy
     if value is None or value == "":
         return "（无）"
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
-        return "、".join(_value(key, v, taxonomy) for v in value)
+        return "、".join(_value(key, v, names) for v in value)
     if isinstance(value, Mapping):
-        return detail(value, taxonomy)
+        return _detail(value, names)
     if taxonomy is not None and key == "category":
         return taxonomy.name_of(str(value))
     if taxonomy is not None and key == "subcategory":
         return _subcategory_name(taxonomy, str(value)) or str(value)
+    if key in {"intent", "predicted_intent"}:
+        return intent_label(str(value), taxonomy)
+    if key in GRID_FIELDS:
+        return place_name(str(value), names.registry)
     if key == "via":
         return labels.actor_label(str(value))
     if key in CODED_FIELDS:
@@ -92,26 +133,70 @@ def _value(key: str, value: Any, taxonomy: Taxonomy | None) -> str:
     return str(value)
 
 
-def detail(data: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> str:
-    """An event's (or audit record's) data as Chinese text: field labels, value labels."""
+def _is_change(value: object) -> bool:
+    return isinstance(value, Mapping) and bool(value) and {"from", "to"} >= set(value)
+
+
+def _detail(data: Mapping[str, Any], names: Names) -> str:
     parts = []
     for key, value in data.items():
-        if isinstance(value, Mapping) and {"from", "to"} >= set(value) and value:
-            shown = f"{_value(key, value.get('from'), taxonomy)} → "
-            shown += _value(key, value.get("to"), taxonomy)
+        if _is_change(value):
+            if value.get("from") == value.get("to"):
+                continue  # recorded alongside a real change; nothing changed here
+            shown = f"{_value(key, value.get('from'), names)} → "
+            shown += _value(key, value.get("to"), names)
         elif value in (None, ""):
             continue
         else:
-            shown = _value(key, value, taxonomy)
+            shown = _value(key, value, names)
         parts.append(f"{labels.label(labels.EVENT_FIELD, key)}：{shown}")
     return "；".join(parts)
 
 
+def detail(
+    data: Mapping[str, Any], taxonomy: Taxonomy | None = None, registry: Registry | None = None
+) -> str:
+    """An event's (or audit record's) data as Chinese text: field labels, value labels."""
+    return _detail(data, Names(taxonomy, registry))
+
+
 @pass_context
 def event_detail(context: Context, data: Mapping[str, Any]) -> str:
-    """Category codes become names where the page has the taxonomy (the ticket page)."""
+    """Category and grid codes become names where the page has the taxonomy and registry."""
     taxonomy = context.get("taxonomy")
-    return detail(data, taxonomy if isinstance(taxonomy, Taxonomy) else None)
+    registry = context.get("registry")
+    return detail(
+        data,
+        taxonomy if isinstance(taxonomy, Taxonomy) else None,
+        registry if isinstance(registry, Registry) else None,
+    )
+
+
+@pass_context
+def spoken(context: Context, text: str) -> str:
+    """A transcript line as the resident saw it: a button's payload becomes what it meant.
+
+    Channels without a button caption keep the payload (``/rate_service{"rating": ...}``,
+    ``/affirm``) in the transcript; staff read its intent and values in Chinese.
+    """
+    match = PAYLOAD.fullmatch(text.strip())
+    if match is None:
+        return text
+    taxonomy = context.get("taxonomy")
+    shown = intent_label(match["intent"], taxonomy if isinstance(taxonomy, Taxonomy) else None)
+    try:
+        values = json.loads(match["values"]) if match["values"] else {}
+    except ValueError:
+        values = {}
+    if isinstance(values, dict):
+        values.pop("ticket_number", None)  # the page is the ticket's own
+        more = event_detail(context, values)
+        if more:
+            shown += f"（{more}）"
+    return f"［{shown}］"
+
+
+PAYLOAD = re.compile(r"/(?P<intent>[a-z_]+)(?P<values>\{.*\})?", re.DOTALL)
 
 
 templates.env.globals["labels"] = labels
@@ -120,6 +205,7 @@ templates.env.filters["label"] = code_label
 templates.env.filters["event_label"] = lambda kind: labels.label(labels.EVENT, kind)
 templates.env.filters["event_detail"] = event_detail
 templates.env.filters["actor"] = actor
+templates.env.filters["spoken"] = spoken
 
 
 def render(

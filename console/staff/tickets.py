@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from accounts.models import Role
 from casestore.models import Ticket
 from casestore.schemas import TicketAction
 from casestore.services import attachments as attachment_service
@@ -35,6 +36,22 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 def reply_templates(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as fh:
         return list(yaml.safe_load(fh)["templates"])
+
+
+# What each role may do on a ticket (besides rating, which is the resident's). Grid workers
+# handle what was dispatched to them; review, correction, dispatch, merging, rejection,
+# closure and reopening are the hotline's.
+GRID_WORKER_ACTIONS = frozenset({"start", "reply", "resolve", "escalate"})
+
+
+class RoleActionError(Exception):
+    """The signed-in role may not take this action (403, shown on the ticket page)."""
+
+
+def role_actions(role: Role) -> frozenset[str]:
+    if role == Role.GRID_WORKER:
+        return GRID_WORKER_ACTIONS
+    return frozenset(lifecycle.ALLOWED_FROM) - {"rate"}
 
 
 def visible_ticket(session: Session, staff: Staff, number: str) -> Ticket:
@@ -69,9 +86,9 @@ def _ticket_context(
                 "confidence": float(item.get("confidence") or 0),
             }
         )
-    handler = lifecycle.handler_for(
-        lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry), ticket
-    )
+    ctx = lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry)
+    # Reply templates name who handles it: the unit it went to, else the one it would go to.
+    handler = ticket.assigned_to or lifecycle.handler_for(ctx, ticket)
     status = ticket.status
     return {
         "staff": staff,
@@ -92,8 +109,11 @@ def _ticket_context(
         ],
         "events": ticket.events,
         "allowed": {name for name, states in lifecycle.ALLOWED_FROM.items() if status in states}
-        - {"rate"},
+        & role_actions(staff.role),
         "taxonomy": taxonomy,
+        "registry": registry,  # grid codes in the history show as names
+        "handled_by": lifecycle.current_handler(ticket),
+        "dispatch_choices": lifecycle.dispatch_choices(ctx, ticket),
         "grids": [
             (g.code, registry.full_name(g.code))
             for g in registry.grids.values()
@@ -105,6 +125,7 @@ def _ticket_context(
         ],
         "done": labels.ACTION.get(request.query_params.get("done", ""), ""),
         "error": None,
+        "entered": {},  # a refused form's fields, shown again as the user entered them
     }
 
 
@@ -137,7 +158,14 @@ def ticket_action(
     if fields.get("action") == "rate":
         fields["action"] = ""  # residents rate, staff do not
     error: tuple[int, str] | None = None
+    entered = {k: v for k, v in fields.items() if k not in {"csrf_token", "submit"}}
+    action: TicketAction | None = None
     try:
+        if fields.get("action") in set(lifecycle.ALLOWED_FROM) - role_actions(staff.role):
+            name = labels.label(labels.ACTION, fields["action"])
+            raise RoleActionError(f"{staff.role_label}不能执行「{name}」")
+        if fields.get("action") == "correct" and "subcategory" in fields:
+            fields["subcategory"] = _subcategory_for(taxonomy, ticket, fields)
         action = TicketAction.model_validate({**fields, "actor": staff.actor})
         if action.grid_code and not staff.sees_grid(action.grid_code):
             raise lifecycle.ActionInputError("不能把工单改到您负责范围以外的网格")
@@ -146,19 +174,44 @@ def ticket_action(
             session=session, taxonomy=taxonomy, registry=registry, grid_scope=scope
         )
         lifecycle.apply_action(ctx, ticket, action)
+    except RoleActionError as exc:
+        error = (403, str(exc))
     except ValidationError as exc:
         error = (422, _validation_message(exc))
     except lifecycle.ActionInputError as exc:
         error = (422, str(exc))
     except lifecycle.ActionError as exc:
         error = (409, str(exc))
-    if error:
+    if error is not None or action is None:
+        error = error or (422, "操作未完成，请重试")
         session.rollback()  # a half-applied action leaves nothing behind
         ticket = visible_ticket(session, staff, number)
         context = _ticket_context(request, session, taxonomy, registry, staff, ticket)
         context["error"] = error[1]
+        context["entered"] = entered
         return render(request, "ticket.html", context, status_code=error[0])
     return RedirectResponse(f"/tickets/{number}?done={action.action}", status_code=303)
+
+
+def _subcategory_for(taxonomy: Taxonomy, ticket: Ticket, fields: dict[str, str]) -> str:
+    """The correction form's subcategory, checked against the category chosen with it.
+
+    Without JavaScript the subcategory select keeps the ticket's old subcategory when only the
+    category is changed: an old subcategory of another category is dropped, not refused. A
+    subcategory the user picked from another category is refused, in words, not codes.
+    """
+    code = fields.get("subcategory") or ""
+    category = taxonomy.get(fields.get("category") or ticket.category)
+    if not code or category is None or category.subcategory(code) is not None:
+        return code
+    if code == ticket.subcategory and category.code != ticket.category:
+        return ""
+    from_category = next((c for c in taxonomy.categories if c.subcategory(code)), None)
+    sub = from_category.subcategory(code) if from_category else None
+    name = f"「{sub.name}」" if sub else "所选的二级分类"
+    raise lifecycle.ActionInputError(
+        f"二级分类{name}不属于分类「{category.name}」，请重新选择二级分类"
+    )
 
 
 def _validation_message(exc: ValidationError) -> str:

@@ -37,6 +37,26 @@
     });
   });
 
+  // Category correction: the subcategory select offers only the chosen category's
+  // subcategories. The server renders every category's group (and clears a subcategory that
+  // does not belong when the page runs without scripts); here the other groups are taken out
+  // of the select, since hidden options still show in some browsers.
+  document.querySelectorAll("select.category-picker").forEach((picker) => {
+    const subs = document.getElementById(picker.dataset.subcategories);
+    if (!subs) return;
+    const groups = Array.from(subs.querySelectorAll("optgroup[data-category]"));
+    const follow = () => {
+      const keep = subs.value;
+      groups.forEach((group) => group.remove());
+      const group = groups.find((g) => g.dataset.category === picker.value);
+      if (group) subs.append(group);
+      const stays = group && Array.from(group.querySelectorAll("option")).some((o) => o.value === keep);
+      subs.value = stays ? keep : "";
+    };
+    picker.addEventListener("change", follow);
+    follow();
+  });
+
   // Similar tickets: "合并到此" fills the merge form's target.
   document.querySelectorAll("button.merge-pick").forEach((button) => {
     button.addEventListener("click", () => {

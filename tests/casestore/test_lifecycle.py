@@ -305,3 +305,56 @@ def test_a_merge_target_must_be_within_the_actors_grids(
     ticket = get_ticket(session=session, number=mine)
     assert ticket is not None
     assert lifecycle.apply_action(everywhere, ticket, action).status == "merged"
+
+
+def test_the_unit_a_dispatch_option_names_is_the_one_told_and_shown(
+    client: TestClient, auth: dict[str, str], session: Session, taxonomy: Taxonomy
+) -> None:
+    """A street-tier matter "sent to the grid" goes to the street: every place says so."""
+    number = file_ticket(
+        client, auth, subcategory="municipal_facilities", grid_code="510107001001004"
+    )["number"]
+    registry = load_registry(ROOT / "data" / "grids")
+    ctx = lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry)
+    ticket = get_ticket(session=session, number=number)
+    assert ticket is not None and ticket.tier == "street" and ticket.department == "城市管理局"
+    choices = lifecycle.dispatch_choices(ctx, ticket)
+    assert choices == {
+        "grid": ("街道（乡镇）", "玉林街道"),
+        "department": ("职能部门", "城市管理局"),
+    }
+    assert lifecycle.current_handler(ticket) == "城市管理局"  # not dispatched yet
+    lifecycle.apply_action(ctx, ticket, TicketAction(action="dispatch", actor="staff:li"))
+    assert ticket.assigned_to == lifecycle.current_handler(ticket) == "玉林街道"
+    session.commit()
+    told = pending(client, auth)[-1]["text"]
+    assert "已派单至 玉林街道 办理" in told
+    lifecycle.apply_action(ctx, ticket, TicketAction(action="start", actor="staff:li"))
+    lifecycle.apply_action(
+        ctx, ticket, TicketAction(action="escalate", actor="staff:li", text="需区级协调")
+    )
+    assert ticket.tier == "district" and lifecycle.current_handler(ticket) == "武侯区"
+
+
+def test_a_correction_that_moves_the_deadline_tells_the_resident(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    """The resident was promised a date when the ticket was filed; if a correction moves it,
+    they are told the new one (and staff see the change in the history)."""
+    ticket = file_ticket(client, auth, subcategory="municipal_facilities")  # 3 working days
+    number = ticket["number"]
+    before = len(pending(client, auth))
+    code, body = act(
+        client, auth, number, action="correct", category="urban_construction",
+        subcategory="housing_quality",
+    )  # fmt: skip
+    assert code == 200, body  # 10 working days: a later date
+    [note] = pending(client, auth)[before:]
+    assert note["text"].startswith(f"【工单 {number}】") and "答复期限调整为" in note["text"]
+    assert "「城乡建设（房屋质量）」" in note["text"] and "住房和城乡建设局" in note["text"]
+    [event] = [e for e in body["events"] if e["kind"] == "corrected"]
+    assert event["data"]["due_at"]["from"] != event["data"]["due_at"]["to"]
+    assert event["data"]["due_at"]["to"] in note["text"]
+    # A correction that keeps the deadline (the grid only) says nothing to the resident.
+    code, body = act(client, auth, number, action="correct", grid_code="510107001001004")
+    assert code == 200 and len(pending(client, auth)) == before + 1

@@ -101,3 +101,26 @@ def test_bad_requests(
 def test_only_services_may_ask(api: TestClient) -> None:
     body = {"conversation_id": "web-x"}
     assert api.post("/api/v1/tickets/2026112600001/status-lookup", json=body).status_code == 401
+
+
+def test_after_dispatch_the_resident_is_shown_the_unit_handling_it(
+    api: TestClient, auth: dict[str, str]
+) -> None:
+    """The status look-up names the unit the ticket was dispatched to, as the notification
+    and the ticket page do, not the category's department."""
+    number = file(
+        api, auth, "web-own-0002", conversation_id="web-own",
+        subcategory="municipal_facilities", grid_code="510107001001004",
+    )  # fmt: skip
+    before = ask(api, auth, number, "web-own")["ticket"]["department"]
+    response = api.post(
+        f"/api/v1/tickets/{number}/actions",
+        json={"actor": "staff:li", "action": "dispatch", "dispatch_to": "grid"},
+        headers=auth,
+    )
+    assert response.status_code == 200, response.text
+    handler = response.json()["assigned_to"]
+    assert handler and handler != before
+    assert ask(api, auth, number, "web-own")["ticket"]["department"] == handler
+    [request] = api.get(f"/open311/v2/requests/{number}.json").json()  # a public read
+    assert request["agency_responsible"] == handler

@@ -43,13 +43,53 @@ def test_hotline_intake_files_a_ticket(staff_client: TestClient) -> None:
     assert 'value="玉林北路"' in bad.text  # what was typed stays in the form
     created = staff_client.post("/intake", data=body, follow_redirects=False)
     assert created.status_code == 303
-    again = staff_client.post("/intake", data=body, follow_redirects=False)
-    assert again.headers["location"] == created.headers["location"]  # double submit: one ticket
     number = created.headers["location"].split("/")[2].split("?")[0]
     detail = staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
     assert detail["channel"] == "hotline" and detail["anonymous"] is True
     assert detail["events"][0]["actor"] == "staff:lili"
     assert detail["transcript"] == [{"role": "staff", "text": "玉林北路路灯不亮", "at": None}]
+
+
+def test_the_same_filled_form_posted_twice_files_one_ticket(staff_client: TestClient) -> None:
+    """Back after 登记工单, then 登记工单 again: the ticket already filed, not a second one."""
+    token, key = form_fields(staff_client)
+    body = {
+        "csrf_token": token,
+        "submission_key": key,
+        "description": "玉林北路路灯不亮",
+        "location_text": "玉林北路",
+        "category": "urban_construction",
+        "contact_phone": "13812345678",
+    }
+    created = staff_client.post("/intake", data=body, follow_redirects=False)
+    assert created.status_code == 303
+    number = created.headers["location"].split("/")[2].split("?")[0]
+    again = staff_client.post("/intake", data=body, follow_redirects=False)
+    assert again.status_code == 200
+    assert f'该工单已登记：工单号 <a href="/tickets/{number}">{number}</a>' in again.text
+    assert key not in again.text  # what it offers is a fresh, empty form
+    assert "玉林北路路灯不亮" not in again.text
+    assert staff_client.get("/api/v1/tickets", headers=AUTH).json()["total"] == 1
+    _, fresh = form_fields(staff_client)
+    other = staff_client.post(
+        "/intake", data={**body, "submission_key": fresh}, follow_redirects=False
+    )  # a fresh form is a new call, even with the same words
+    assert other.status_code == 303 and other.headers["location"] != created.headers["location"]
+    assert staff_client.get("/api/v1/tickets", headers=AUTH).json()["total"] == 2
+
+
+def test_back_never_brings_a_filled_form_under_a_fresh_key(staff_client: TestClient) -> None:
+    """The form page is not kept in the HTTP cache (so Back cannot reuse a used key on an
+    empty form), and the browser does not restore typed fields into a re-fetched page (so a
+    fresh key never comes with the filled form of a ticket already filed); a page the
+    back-forward cache restores whole keeps its own key, which the case store dedupes."""
+    page = staff_client.get("/intake")
+    assert page.headers["cache-control"] == "no-store"
+    assert re.search(r'<form method="post" action="/intake" id="intake-form"[^>]*'
+                     r'autocomplete="off"', page.text)  # fmt: skip
+    token, key = form_fields(staff_client)
+    refused = staff_client.post("/intake", data={"csrf_token": token, "submission_key": key})
+    assert refused.status_code == 422 and refused.headers["cache-control"] == "no-store"
 
 
 def test_intake_refuses_unknown_grids_short_text_and_missing_tokens(

@@ -20,6 +20,7 @@ from core.settings import Settings
 from tests.console.staff_fixtures import (
     GRID,
     OTHER_GRID,
+    act,
     add_user,
     file,
     login,
@@ -54,8 +55,16 @@ def test_queue_shows_labels_and_filters_by_view(staff_client: TestClient) -> Non
     page = staff_client.get("/").text
     row = page[page.index(f'data-href="/tickets/{number}"') :].split("</tr>")[0]
     assert "网页留言" in row and "已受理，待审核" in row and "webchat" not in row.split(">", 1)[1]
-    assert '<option value="review" selected>待审核</option>' in page
+    assert '<option value="review" selected>待审核（含已重新办理）</option>' in page
     assert re.search(r'<option value="in_progress"\s*>办理中</option>', page)
+    # One label per option: no view repeats a status's label or reads like one of them.
+    options = re.findall(
+        r"<option value=\"(\w+)\"[^>]*>([^<]+)</option>", page.split("</select>")[0]
+    )
+    assert len({label for _, label in options}) == len(options) == 4 + 8
+    assert dict(options)["open"] == "全部未办结" and "办理中（" not in page
+    # The age column says what it shows; 已受理 is left to the status.
+    assert "<th>受理时长</th>" in page and "<th>已受理</th>" not in page
     assert number not in staff_client.get("/", params={"view": "closed"}).text
     assert number in staff_client.get("/", params={"view": "open"}).text
     unknown = staff_client.get("/", params={"view": "everything"})
@@ -67,7 +76,7 @@ def test_grid_worker_sees_only_own_grid(client: TestClient, settings: Settings) 
     theirs = file(client, 2, grid_code=OTHER_GRID, description="别的网格的下水道堵了")
     add_user(settings, "wang", Role.GRID_WORKER, [GRID])
     assert login(client, "wang") == 303
-    page = client.get("/").text
+    page = client.get("/", params={"view": "all"}).text
     assert mine in page and theirs not in page
     assert client.get(f"/tickets/{theirs}").status_code == 404
     assert client.get("/intake").status_code == 403
@@ -159,3 +168,104 @@ def test_unclassified_tickets_show_as_such_and_have_their_own_filter(
     row = page[page.index(f'data-href="/tickets/{left}"') :].split("</tr>")[0]
     assert "待分类" in row and "unclassified" not in row.split(">", 1)[1]
     assert '<option value="unclassified"' in page
+
+
+def set_ticket(settings: Settings, number: str, **values: object) -> None:
+    engine = make_engine(settings.database_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        session.execute(update(Ticket).where(Ticket.number == number).values(**values))
+    engine.dispose()
+
+
+def row_of(page: str, number: str) -> str:
+    return page[page.index(f'data-href="/tickets/{number}"') :].split("</tr>")[0]
+
+
+def test_reopened_tickets_come_first_with_a_badge(
+    staff_client: TestClient, settings: Settings
+) -> None:
+    fresh = file(staff_client, 1)
+    sent_back = file(staff_client, 2, description="井盖又松了")
+    for fields in ({"action": "dispatch"}, {"action": "close", "text": "已修好"}):
+        assert act(staff_client, sent_back, **fields).status_code == 303
+    # The resident answers 问题没解决: the ticket is reopened with a fresh (the latest) deadline.
+    set_ticket(settings, sent_back, status="reopened", due_at=utcnow() + timedelta(days=9))
+    badge = '<span class="tag">已重新办理</span>'
+    for view in ("review", "open", "all", "reopened"):
+        page = staff_client.get("/", params={"view": view}).text
+        assert badge in row_of(page, sent_back), view
+        if view != "reopened":
+            assert page.index(sent_back) < page.index(fresh), view
+            assert badge not in row_of(page, fresh)
+
+
+def test_grid_workers_start_from_their_open_tasks_by_deadline(
+    client: TestClient, settings: Settings
+) -> None:
+    unreviewed = file(client, 1)
+    later = file(client, 2, description="路灯不亮了好几天")
+    overdue = file(client, 3, description="井盖松动很危险")
+    back = file(client, 4, description="垃圾又没人收")
+    elsewhere = file(client, 5, grid_code=OTHER_GRID, description="别的网格的下水道堵了")
+    soon = utcnow() + timedelta(days=1)
+    set_ticket(
+        settings,
+        later,
+        status="dispatched",
+        assigned_to="网格员 王五",
+        due_at=soon + timedelta(days=2),
+    )
+    set_ticket(
+        settings,
+        overdue,
+        status="in_progress",
+        assigned_to="网格员 王五",
+        due_at=utcnow() - timedelta(hours=1),
+    )
+    set_ticket(settings, back, status="reopened", assigned_to="网格员 王五", due_at=soon)
+    set_ticket(settings, elsewhere, status="dispatched", assigned_to="网格员 赵六")
+    add_user(settings, "wang", Role.GRID_WORKER, [GRID])
+    assert login(client, "wang") == 303
+    page = client.get("/").text
+    assert unreviewed not in page and elsewhere not in page
+    assert page.index(overdue) < page.index(back) < page.index(later)
+    assert '<span class="tag">已重新办理</span>' in row_of(page, back)
+    assert '<option value="tasks" selected>' in page
+    # Nothing to review: no review view, no hotline intake; the exports follow the tasks.
+    assert 'value="review"' not in page and 'href="/?view=review"' not in page
+    assert 'href="/intake"' not in page
+    refused = client.get("/", params={"view": "review"})
+    assert refused.status_code == 422 and "网格员没有「待审核（含已重新办理）」视图" in refused.text
+    assert "view=tasks" in page.split('href="/export.csv?')[1].split('"')[0]
+    exported = client.get("/export.csv").text
+    assert overdue in exported and unreviewed not in exported
+
+
+def test_desk_roles_start_from_the_review_queue_and_admins_see_tasks_too(
+    client: TestClient, settings: Settings
+) -> None:
+    waiting = file(client, 1)
+    dispatched = file(client, 2, description="路灯不亮了好几天")
+    set_ticket(settings, dispatched, status="dispatched", assigned_to="网格员 王五")
+    add_user(settings, "root", Role.ADMIN)
+    assert login(client, "root") == 303
+    page = client.get("/").text
+    assert '<option value="review" selected>' in page
+    assert waiting in page and dispatched not in page
+    assert 'href="/?view=tasks"' in page
+    tasks = client.get("/?view=tasks").text
+    assert dispatched in tasks and waiting not in tasks
+
+
+def test_the_staff_nav_names_the_residents_chat_for_admins_only(
+    client: TestClient, settings: Settings
+) -> None:
+    add_user(settings, "lili", Role.STAFF)
+    add_user(settings, "root", Role.ADMIN)
+    assert login(client, "lili") == 303
+    assert 'href="/chat"' not in client.get("/").text  # calls are filed through 热线录入
+    admin = TestClient(client.app)  # a second browser
+    assert login(admin, "root") == 303
+    nav = admin.get("/").text.split("</nav>")[0]
+    assert '<a href="/chat" target="_blank" rel="noopener">市民留言页（新窗口）</a>' in nav
+    assert "网页留言" not in nav

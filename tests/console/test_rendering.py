@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import io
+import re
 import sqlite3
+from html.parser import HTMLParser
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from accounts.models import Role
 from casestore.services import queue as queue_service
 from console.paths import templates
-from console.staff.rendering import actor, detail
+from console.staff.rendering import INTENT, actor, detail
+from core import labels
 from core.settings import Settings
 from core.taxonomy import Taxonomy
-from tests.console.staff_fixtures import add_user, login
+from tests.console.staff_fixtures import AUTH, add_user, file, login
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(out, "JPEG")
+    return out.getvalue()
 
 
 def test_event_data_shows_field_and_value_labels(taxonomy: Taxonomy) -> None:
@@ -104,3 +115,116 @@ def test_a_locked_database_is_a_503_asking_to_retry(
     monkeypatch.setattr(queue_service, "iter_all", _locked)
     data = staff_client.get("/export.csv", headers={"Accept": "application/json"})
     assert data.status_code == 503 and "请稍后重试" in data.json()["detail"]
+
+
+class VisibleText(HTMLParser):
+    """The text a person reads on a page: no tags, attributes, scripts or styles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hidden += tag in {"script", "style"}
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in {"script", "style"}
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def visible(page: str) -> str:
+    parser = VisibleText()
+    parser.feed(page)
+    return " ".join(parser.parts)
+
+
+def test_a_ticket_with_events_of_every_kind_shows_no_codes(
+    staff_client: TestClient, taxonomy: Taxonomy
+) -> None:
+    client = staff_client
+    upload = {"conversation_id": "web-abc12345", "channel": "webchat"}
+    photo = {"file": ("p.jpg", jpeg(), "image/jpeg")}
+    client.post("/api/v1/attachments", data=upload, files=photo, headers=AUTH)
+    transcript = [
+        {"role": "resident", "text": "黉门街的路灯坏了"},
+        {"role": "bot", "text": "请确认"},
+        {"role": "resident", "text": "/affirm"},
+        {
+            "role": "resident",
+            "text": '/rate_service{"ticket_number": "1", "rating": "dissatisfied"}',
+        },
+        {"role": "resident", "text": "/report_disputes"},
+    ]
+    number = file(client, transcript=transcript, handoff_requested=True)
+    other = file(client, 2, conversation_id="web-other123", description="黉门街路灯不亮")
+    events = f"/api/v1/tickets/{number}/events"
+    client.post(events, json={"kind": "handoff_requested", "data": {"via": "bot"}}, headers=AUTH)
+    for intent in ("not_resolved", "inform", "affirm", "report_disputes", "nlu_fallback"):
+        message = {"kind": "resident_message", "data": {"text": "还是不亮", "intent": intent}}
+        client.post(events, json=message, headers=AUTH)
+    client.post("/api/v1/attachments", data={**upload, "ticket_number": number}, files=photo,
+                headers=AUTH)  # fmt: skip
+    lookup = {"conversation_id": "web-stranger", "phone_last4": "0000"}
+    client.post(f"/api/v1/tickets/{number}/status-lookup", json=lookup, headers=AUTH)
+    steps = [
+        {"action": "correct", "category": "urban_construction",
+         "subcategory": "municipal_facilities", "grid_code": "510107001001004",
+         "description": "黉门街四网格的路灯坏了一排"},
+        {"action": "correct", "subcategory": "property_management"},  # the category stays
+        {"action": "dispatch", "dispatch_to": "grid", "text": "请尽快处理"},
+        {"action": "start"},
+        {"action": "escalate", "text": "需要街道协调"},
+        {"action": "reply", "text": "已联系供电所"},
+        {"action": "resolve", "text": "路灯已修复"},
+        {"action": "rate", "rating": "dissatisfied", "actor": "resident", "text": "太慢了"},
+        {"action": "reopen", "text": "市民来电说又坏了"},
+        {"action": "dispatch", "dispatch_to": "department"},
+        {"action": "close", "text": "已更换灯具"},
+        {"action": "rate", "rating": "unresolved", "actor": "resident"},
+        {"action": "reject", "reason": "duplicate", "text": "与另一工单重复"},
+        {"action": "reopen"},
+        {"action": "merge", "merge_into": other},
+    ]  # fmt: skip
+    for step in steps:
+        body = {"actor": "staff:lili", **step}
+        response = client.post(f"/api/v1/tickets/{number}/actions", json=body, headers=AUTH)
+        assert response.status_code == 200, (step, response.text)
+    page = client.get(f"/tickets/{number}").text
+    history = visible(page.split('<ol class="events">')[1].split("</ol>")[0])
+    kinds = [e["kind"] for e in client.get(events.rsplit("/", 1)[0], headers=AUTH).json()["events"]]
+    assert set(kinds) == set(labels.EVENT) - {"merged_from"}, kinds
+    text = visible(page)
+    codes = {
+        *labels.STATUS, *labels.CHANNEL, *labels.RATING, *labels.TIER, *labels.REJECT_REASON,
+        *labels.DISPATCH_TARGET, *labels.EVENT, *labels.EVENT_FIELD, *INTENT,
+        *taxonomy.codes(), *(s.code for c in taxonomy.categories for s in c.subcategories),
+    }  # fmt: skip
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text)
+    shown = {code for code in codes if re.search(rf"(?<![A-Za-z]){code}(?![A-Za-z])", text)}
+    assert not shown
+    assert not re.search(r"\d{15}", history)  # grids by name
+    expected = [
+        "状态：已受理，待审核；渠道：网页留言",
+        "满意度：不满意",
+        "原状态：已办结；新状态：已重新办理",
+        "满意度：问题没解决",
+        f"意图：{INTENT['not_resolved']}",
+        f"意图：{INTENT['inform']}",
+        f"意图：{INTENT['affirm']}",
+        "意图：矛盾纠纷",
+        "网格：黉门街社区第一网格 → 黉门街社区第四网格",
+        "二级分类：市政设施 → 物业管理",
+        "途径：机器人",
+        "派往：网格",
+    ]
+    for words in expected:
+        assert words in history, words
+    assert "分类：城乡建设 → 城乡建设" not in history
+    assert f"［{INTENT['affirm']}］" in text
+    assert f"［{INTENT['rate_service']}（满意度：不满意）］" in text
+    other_page = visible(client.get(f"/tickets/{other}").text)
+    assert f"工单号：{number}" in other_page

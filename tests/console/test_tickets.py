@@ -55,7 +55,9 @@ def test_ticket_worked_through_to_closure(staff_client: TestClient) -> None:
     assert examples[0]["text"] == "小区门口垃圾堆了好几天"
     assert examples[0]["intent"] == "report_environmental_protection"
     notes = staff_client.get("/api/v1/notifications?channel=webchat", headers=AUTH).json()
-    assert [n["kind"] for n in notes["items"]] == ["status", "reply", "satisfaction"]
+    # The correction moved the promised date (another subcategory's time limit): told too.
+    assert [n["kind"] for n in notes["items"]] == ["status", "status", "reply", "satisfaction"]
+    assert "答复期限调整为" in notes["items"][0]["text"]
 
 
 def test_the_page_shows_labels_not_codes(staff_client: TestClient) -> None:
@@ -126,18 +128,45 @@ def test_photos_are_shown_only_with_their_own_ticket(staff_client: TestClient) -
 def test_a_grid_worker_cannot_merge_into_another_grids_ticket(
     client: TestClient, settings: Settings
 ) -> None:
+    """Merging is the hotline's: a grid worker is refused before anything is looked up, so
+    they learn nothing about other grids' ticket numbers either."""
     mine = file(client, 1)
     theirs = file(client, 2, grid_code=OTHER_GRID, description="别的网格的下水道堵了")
     add_user(settings, "wang", Role.GRID_WORKER, [GRID])
     assert login(client, "wang") == 303
     refused = act(client, mine, action="merge", merge_into=theirs)
     unknown = act(client, mine, action="merge", merge_into="2026010100999")
-    assert refused.status_code == unknown.status_code == 422
-    assert f"未找到要合并到的工单：{theirs}" in refused.text
-    assert "未找到要合并到的工单：2026010100999" in unknown.text
+    assert refused.status_code == unknown.status_code == 403
+    assert refused.text.replace(theirs, "") == refused.text
+    assert "网格员不能执行「合并」" in unknown.text
     detail = client.get(f"/api/v1/tickets/{theirs}", headers=AUTH).json()
     assert [e["kind"] for e in detail["events"]] == ["created"]
     assert client.get(f"/api/v1/tickets/{mine}", headers=AUTH).json()["status"] == "submitted"
+
+
+def test_a_grid_worker_is_offered_and_allowed_only_the_handling_actions(
+    client: TestClient, settings: Settings
+) -> None:
+    number = file(client, 1)
+    add_user(settings, "wang", Role.GRID_WORKER, [GRID])
+    assert login(client, "wang") == 303
+    page = client.get(f"/tickets/{number}").text
+    for hotline_only in ("审核通过并派单", "不予受理", "保存更正", "合并到该工单"):
+        assert hotline_only not in page, hotline_only
+    for name in ("dispatch", "reject", "correct", "close", "reopen"):
+        response = act(client, number, action=name, dispatch_to="grid", reason="duplicate")
+        assert response.status_code == 403, (name, response.status_code)
+        assert "网格员不能执行" in response.text
+    assert client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()["status"] == "submitted"
+    # Dispatched to the grid by the hotline, the worker handles it.
+    client.post(
+        f"/api/v1/tickets/{number}/actions",
+        json={"actor": "staff:li", "action": "dispatch", "dispatch_to": "grid"},
+        headers=AUTH,
+    )
+    page = client.get(f"/tickets/{number}").text
+    assert "开始办理" in page and "审核通过并派单" not in page
+    assert act(client, number, action="start", version="2").status_code == 303
 
 
 def test_correcting_cannot_empty_the_grid(staff_client: TestClient) -> None:
@@ -148,3 +177,102 @@ def test_correcting_cannot_empty_the_grid(staff_client: TestClient) -> None:
     assert response.status_code == 422 and "网格不能改为待定" in response.text
     detail = staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
     assert detail["grid_code"] == GRID
+
+
+def subcategory_select(page: str) -> str:
+    return page.split('name="subcategory"')[1].split("</select>")[0]
+
+
+def selected(select: str) -> list[str]:
+    return re.findall(r'<option value="([^"]*)" selected', select)
+
+
+def test_subcategory_choices_are_grouped_by_their_category(staff_client: TestClient) -> None:
+    number = file(staff_client, category="environmental_protection", subcategory="noise_pollution")
+    page = staff_client.get(f"/tickets/{number}").text
+    groups = re.findall(r'<optgroup label="([^"]+)" data-category="([a-z_]+)">(.*?)</optgroup>',
+                        subcategory_select(page), re.S)  # fmt: skip
+    by_category = {code: (name, body) for name, code, body in groups}
+    assert by_category["disputes"][0] == "矛盾纠纷"
+    assert 'value="neighbor_disputes"' in by_category["disputes"][1]
+    assert 'value="noise_pollution"' not in by_category["disputes"][1]
+    assert 'value="noise_pollution" selected' in by_category["environmental_protection"][1]
+    assert 'class="category-picker" data-subcategories="correct-subcategory"' in page
+    assert 'id="correct-subcategory"' in page and "/static/console.js" in page
+
+
+def test_changing_only_the_category_drops_a_subcategory_of_the_old_one(
+    staff_client: TestClient,
+) -> None:
+    """Without scripts the form still sends the old subcategory: it is cleared, not refused."""
+    number = file(staff_client, category="environmental_protection", subcategory="noise_pollution")
+    response = act(staff_client, number, action="correct", version="1", category="disputes",
+                   subcategory="noise_pollution")  # fmt: skip
+    assert response.status_code == 303, response.text
+    detail = staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
+    assert (detail["category"], detail["subcategory"]) == ("disputes", None)
+    assert detail["department"] == "司法局"
+    events = events_of(staff_client.get(f"/tickets/{number}").text)
+    assert "分类：环境保护 → 矛盾纠纷；二级分类：噪声污染 → （无）" in events
+
+
+def test_a_refused_form_keeps_what_was_entered(staff_client: TestClient) -> None:
+    number = file(staff_client, category="environmental_protection", subcategory="noise_pollution")
+    refused = act(staff_client, number, action="correct", version="1", category="disputes",
+                  subcategory="air_pollution", grid_code=OTHER_GRID,
+                  description="楼上装修噪音，邻居不肯协商")  # fmt: skip
+    assert refused.status_code == 422
+    assert "二级分类「大气污染」不属于分类「矛盾纠纷」" in refused.text
+    assert "air_pollution" not in refused.text.split('role="alert"')[1].split("</p>")[0]
+    form = refused.text.split('data-action="correct"')[1].split("</form>")[0]
+    assert selected(form.split('name="category"')[1].split("</select>")[0]) == ["disputes"]
+    assert selected(subcategory_select(form)) == ["air_pollution"]
+    assert selected(form.split('name="grid_code"')[1].split("</select>")[0]) == [OTHER_GRID]
+    assert ">楼上装修噪音，邻居不肯协商</textarea>" in form
+    stale = act(staff_client, number, action="reply", version="9", text="已联系社区调解")
+    assert stale.status_code == 409
+    assert ">已联系社区调解</textarea>" in stale.text
+    assert ">已联系社区调解</textarea>" not in staff_client.get(f"/tickets/{number}").text
+    detail = staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
+    assert detail["category"] == "environmental_protection" and detail["version"] == 1
+
+
+def test_dispatch_options_name_the_unit_the_ticket_goes_to(staff_client: TestClient) -> None:
+    """A street-tier matter in a grid goes to the street: the option, notice and page agree."""
+    number = file(staff_client, subcategory="municipal_facilities", grid_code="510107001001004")
+    page = staff_client.get(f"/tickets/{number}").text
+    options = re.findall(r'<option value="(grid|department)" >([^<]+)</option>', page)
+    assert options == [("grid", "街道（乡镇）：玉林街道"), ("department", "职能部门：城市管理局")]
+    assert '<dd id="handled-by">城市管理局</dd>' in page  # not dispatched yet
+    assert act(staff_client, number, action="dispatch", version="1",
+               dispatch_to="grid").status_code == 303  # fmt: skip
+    page = staff_client.get(f"/tickets/{number}").text
+    assert '<dd id="handled-by">玉林街道</dd>' in page
+    assert "城市管理局" not in page.split('<div class="ticket-grid">')[0]  # the head: one unit
+    notes = staff_client.get("/api/v1/notifications?channel=webchat", headers=AUTH).json()
+    assert "已派单至 玉林街道 办理" in notes["items"][-1]["text"]
+    assert (
+        staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()["assigned_to"]
+        == "玉林街道"
+    )
+
+
+def test_a_correction_without_a_subcategory_field_keeps_the_subcategory(
+    staff_client: TestClient,
+) -> None:
+    number = file(staff_client, category="environmental_protection", subcategory="noise_pollution")
+    response = act(staff_client, number, action="correct", description="楼下广场舞太吵了")
+    assert response.status_code == 303
+    detail = staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
+    assert detail["subcategory"] == "noise_pollution"
+
+
+def test_the_map_caption_promises_a_dot_only_when_one_is_drawn(staff_client: TestClient) -> None:
+    typed = file(staff_client, 1, latitude=None, longitude=None)
+    page = staff_client.get(f"/tickets/{typed}").text
+    assert 'class="report-point"' not in page and "红点" not in page
+    assert "市民未发送定位" in page
+    located = file(staff_client, 2, latitude=30.6545, longitude=104.0535)
+    page = staff_client.get(f"/tickets/{located}").text
+    assert "红点为反映位置" in page
+    assert 'class="report-point"' in page

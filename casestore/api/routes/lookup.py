@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from casestore.api.routes.tickets import to_out
 from casestore.models import Ticket, TicketEvent
+from casestore.services import lifecycle
 from casestore.services import tickets as ticket_service
 from core.clock import utcnow
 from core.deps import ServiceAuth, SessionDep, TaxonomyDep
@@ -125,7 +126,7 @@ def _shown(ticket: Ticket, taxonomy: TaxonomyDep, registry: RegistryDep) -> Look
         category_name=out.category_name,
         status=str(out.status),
         status_label=out.status_label,
-        department=out.department,
+        department=lifecycle.current_handler(ticket),
         created_at=out.created_at,
         due_at=out.due_at,
     )

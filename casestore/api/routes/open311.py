@@ -34,6 +34,7 @@ from accounts.models import Open311Key
 from casestore.models import Channel, Ticket, TicketStatus
 from casestore.schemas import TicketDraft
 from casestore.services import attachments as attachment_service
+from casestore.services import lifecycle
 from casestore.services import tickets as ticket_service
 from core import labels
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
@@ -182,7 +183,7 @@ def to_request(
         "service_code": ticket.category,
         "service_subcode": ticket.subcategory,
         "description": mask_contacts(ticket.description) if public else ticket.description,
-        "agency_responsible": ticket.department,
+        "agency_responsible": lifecycle.current_handler(ticket),
         "service_notice": "",
         "requested_datetime": w3c(ticket.created_at),
         "updated_datetime": w3c(ticket.updated_at),
