@@ -226,6 +226,7 @@ def edit(
     check_label(taxonomy, intents, intent or None, subcategory or None)
     before = {"text": example.text, "intent": example.intent, "subcategory": example.subcategory}
     example.text, example.intent, example.subcategory = text, intent, subcategory or None
+    example.reviewed_by, example.reviewed_at = actor, utcnow()
     after = {"text": text, "intent": intent, "subcategory": subcategory or None}
     audit.record(session, actor=actor, action="example_edit", object_type="training_example",
                  object_id=example_id, data={"before": before, "after": after})  # fmt: skip
@@ -244,6 +245,45 @@ def delete(*, session: Session, example_id: int, actor: str) -> bool:
     session.delete(example)
     session.flush()
     return True
+
+
+def accepted_label_counts(session: Session) -> list[tuple[str, str | None, int]]:
+    """(intent, subcategory, how many) of the accepted examples, counted in the database."""
+    query = (
+        select(TrainingExample.intent, TrainingExample.subcategory, func.count())
+        .where(TrainingExample.status == "accepted", TrainingExample.intent.is_not(None))
+        .group_by(TrainingExample.intent, TrainingExample.subcategory)
+    )
+    return [(str(intent), sub, int(n)) for intent, sub, n in session.execute(query)]
+
+
+def accepted_page(session: Session, *, page: int, size: int) -> tuple[list[TrainingExample], int]:
+    """One page (from 1) of the accepted examples, newest first, and how many there are."""
+    return list_examples(
+        session=session, source=None, status="accepted", limit=size, offset=(page - 1) * size
+    )
+
+
+def accepted_texts(session: Session) -> list[tuple[int, str, str, str | None]]:
+    """(id, text, intent, subcategory) of every accepted example: columns, not rows, as a
+    check over tens of thousands of them needs no more."""
+    query = (
+        select(TrainingExample.id, TrainingExample.text, TrainingExample.intent,
+               TrainingExample.subcategory)
+        .where(TrainingExample.status == "accepted", TrainingExample.intent.is_not(None))
+        .order_by(TrainingExample.id)
+    )  # fmt: skip
+    return [(i, text, str(intent), sub) for i, text, intent, sub in session.execute(query)]
+
+
+def accepted_stamp(session: Session) -> tuple[int, int, str]:
+    """Changes whenever the accepted examples do: every review and edit sets reviewed_at,
+    a deletion lowers the count."""
+    query = select(
+        func.count(), func.max(TrainingExample.id), func.max(TrainingExample.reviewed_at)
+    ).where(TrainingExample.status == "accepted")
+    n, last_id, last_review = session.execute(query).one()
+    return int(n), int(last_id or 0), str(last_review or "")
 
 
 def accepted(session: Session) -> list[TrainingExample]:

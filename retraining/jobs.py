@@ -1,8 +1,9 @@
-"""Training jobs started from the console: one at a time, in the background, cancellable.
+"""Training jobs started from the console: in the background, cancellable.
 
 A job runs the training pipeline (``pipeline.train_candidate``) in a thread of the app, with
-Rasa's output and the stages in a log file that the job page polls. The admin then decides on
-activation.
+Rasa's output and the stages in a log file that the job page polls. One job at a time,
+whatever started it: the slot is a row in the database (``job_slot``), not this process's
+memory. The admin then decides on activation.
 """
 
 from __future__ import annotations
@@ -15,24 +16,21 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
-from core.clock import utcnow
 from core.db import session_scope
 from core.settings import Settings
-from retraining import pipeline, trainer
-from retraining.models import JobStatus, ModelVersion, TrainingJob
+from retraining import job_slot, pipeline
+from retraining.models import JobStatus, TrainingJob
 from retraining.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-
-class JobConflictError(RuntimeError):
-    """Another training job is still running."""
+JobConflictError = job_slot.JobConflictError  # another job runs, whoever started it
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,8 @@ class JobConfig:
 
 
 class JobRunner:
-    """Owns the one running job of this app process."""
+    """Runs this app process's training job; the slot itself is in the database
+    (``job_slot``), shared with ``petition train`` and other processes."""
 
     def __init__(self, factory: sessionmaker[Session], config: JobConfig) -> None:
         self._factory = factory
@@ -58,47 +57,34 @@ class JobRunner:
         self._process: subprocess.Popen[bytes] | None = None
         self._cancelled: set[int] = set()
         self._thread: threading.Thread | None = None
+        self._current: int | None = None
 
     def recover(self) -> None:
-        """Jobs left 'running' by a previous process were interrupted."""
+        """Jobs left 'running' by a process that is gone were interrupted (those of a
+        ``petition train`` still running are not)."""
         with session_scope(self._factory) as session:
-            session.execute(
-                update(TrainingJob)
-                .where(TrainingJob.status == JobStatus.RUNNING)
-                .values(status=JobStatus.FAILED, error="服务重启，任务中断", finished_at=utcnow())
-            )
+            job_slot.reap(session)
 
     def start(self, actor: str) -> int:
+        """Claim the slot and train in a thread; JobConflictError while any job runs."""
         with self._lock:
-            with session_scope(self._factory) as session:
-                running = session.scalars(
-                    select(TrainingJob).where(TrainingJob.status == JobStatus.RUNNING)
-                ).first()
-                if running is not None:
-                    raise JobConflictError(f"训练任务 #{running.id} 正在进行，请等待完成或先取消")
-                job = TrainingJob(
-                    status=JobStatus.RUNNING,
-                    stage="export",
-                    requested_by=actor,
-                    created_at=utcnow(),
-                )
-                session.add(job)
-                session.flush()
-                self._log_dir.mkdir(parents=True, exist_ok=True)
-                job.log_path = str(self._log_path(job.id))
-                audit.record(
-                    session, actor=actor, action="train_start", object_type="training_job",
-                    object_id=job.id,
-                )  # fmt: skip
-                job_id = job.id
+            claim = job_slot.claim(self._factory, actor=actor, log_dir=self._log_dir)
+            self._current = claim.job_id
             self._thread = threading.Thread(
-                target=self._run, args=(job_id, actor), name=f"training-job-{job_id}", daemon=True
-            )
+                target=self._run, args=(claim, actor), name=f"training-job-{claim.job_id}",
+                daemon=True,
+            )  # fmt: skip
             self._thread.start()
-            return job_id
+            return claim.job_id
+
+    def owns(self, job_id: int) -> bool:
+        """Whether the job runs in this process (only then can it be cancelled here)."""
+        return self._current == job_id
 
     def cancel(self, job_id: int, actor: str) -> bool:
-        """Stop the job's training process; False when it is not running."""
+        """Stop the job's training process; False when it is not running here."""
+        if not self.owns(job_id):
+            return False
         with session_scope(self._factory) as session:
             job = session.get(TrainingJob, job_id)
             if job is None or job.status != JobStatus.RUNNING:
@@ -117,14 +103,9 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _stage(self, job_id: int, stage: str) -> None:
+    def _check_cancelled(self, job_id: int) -> None:
         if job_id in self._cancelled:
             raise _Cancelled
-        with session_scope(self._factory) as session:
-            job = session.get(TrainingJob, job_id)
-            assert job is not None
-            job.stage = stage
-        self._log(job_id, f"==> {pipeline.STAGES[stage]}\n")
 
     def _remember(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process
@@ -133,36 +114,32 @@ class JobRunner:
         return self._log_dir / f"job-{job_id}.log"
 
     def _log(self, job_id: int, text: str) -> None:
-        with open(self._log_path(job_id), "a", encoding="utf-8") as fh:
-            fh.write(text)
+        job_slot.log(self._log_path(job_id), text)
 
-    def _finish(self, job_id: int, status: JobStatus, error: str | None = None) -> None:
-        with session_scope(self._factory) as session:
-            job = session.get(TrainingJob, job_id)
-            assert job is not None
-            job.status, job.error, job.finished_at = status, error, utcnow()
-            if status == JobStatus.SUCCEEDED:
-                job.stage = "done"
-
-    def _run(self, job_id: int, actor: str) -> None:
+    def _run(self, claim: job_slot.Claim, actor: str) -> None:
+        job_id = claim.job_id
         try:
             pipeline.train_candidate(
-                self._factory, workspace=self._workspace, actor=actor, hooks=_JobHooks(self, job_id)
-            )
-            self._finish(job_id, JobStatus.SUCCEEDED)
+                self._factory, workspace=self._workspace, actor=actor,
+                hooks=_JobHooks(self, job_id), job_id=job_id,
+            )  # fmt: skip
+            job_slot.finish(self._factory, job_id, JobStatus.SUCCEEDED)
         except _Cancelled:
             self._log(job_id, "任务已取消\n")
-            self._finish(job_id, JobStatus.CANCELLED, "已取消")
+            job_slot.finish(self._factory, job_id, JobStatus.CANCELLED, "已取消")
         except Exception as exc:  # a failed job must be visible, never a dead thread
             if job_id in self._cancelled:
-                self._finish(job_id, JobStatus.CANCELLED, "已取消")
+                job_slot.finish(self._factory, job_id, JobStatus.CANCELLED, "已取消")
                 return
             log.exception("training job %s failed", job_id)
             self._log(job_id, traceback.format_exc())
-            self._finish(job_id, JobStatus.FAILED, str(exc)[:500] or exc.__class__.__name__)
+            reason = str(exc)[:500] or exc.__class__.__name__
+            job_slot.finish(self._factory, job_id, JobStatus.FAILED, reason)
         finally:
             self._process = None
             self._cancelled.discard(job_id)
+            self._current = None
+            claim.release()
 
 
 class _JobHooks(pipeline.Hooks):
@@ -173,26 +150,13 @@ class _JobHooks(pipeline.Hooks):
         self._job_id = job_id
 
     def stage(self, stage: str) -> None:
-        self._runner._stage(self._job_id, stage)
-
-    def exported(self, count: int) -> None:
-        self._runner._log(self._job_id, f"{count} 条已采纳样本加入训练数据\n")
+        self._runner._check_cancelled(self._job_id)
 
     def training_output(self) -> IO[bytes]:
         return open(self._runner._log_path(self._job_id), "ab")
 
     def training_started(self, process: subprocess.Popen[bytes]) -> None:
         self._runner._remember(process)
-
-    def registered(
-        self, session: Session, version: ModelVersion, result: trainer.TrainResult
-    ) -> None:
-        job = session.get(TrainingJob, self._job_id)
-        assert job is not None
-        job.model_version_id = version.id
-
-    def evaluated(self, comparison: dict[str, Any], seconds: float) -> None:
-        self._runner._log(self._job_id, f"评估用时 {seconds:.0f} 秒\n")
 
 
 class _Cancelled(Exception):
@@ -201,6 +165,11 @@ class _Cancelled(Exception):
 
 def get_job(*, session: Session, job_id: int) -> TrainingJob | None:
     return session.get(TrainingJob, job_id)
+
+
+def running_job(*, session: Session) -> TrainingJob | None:
+    """The running job, whoever started it (the console, ``petition train``, …)."""
+    return job_slot.running_job(session)
 
 
 def recent_jobs(*, session: Session, limit: int = 10) -> list[TrainingJob]:

@@ -162,6 +162,23 @@ def register(
     return version
 
 
+INITIAL = "initial"  # the name of the model `make train` built, registered on first use
+
+
+def display_name(version: ModelVersion) -> str:
+    """How admins see a version: "第 7 版（12月1日 14:05 训练）" (its number, and when it was
+    trained); ``name`` stays the file's, for the CLI."""
+    if version.name == INITIAL:
+        return f"第 {version.id} 版（初始模型）"
+    when = version.created_at.astimezone(LOCAL_TZ)
+    return f"第 {version.id} 版（{when.month}月{when.day}日 {when:%H:%M} 训练）"
+
+
+def display_names(session: Session) -> dict[str, str]:
+    """Every version's display name by its name (audit records name versions by name)."""
+    return {v.name: display_name(v) for v in list_versions(session)}
+
+
 def list_versions(session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all())
 
@@ -205,7 +222,7 @@ def ensure_baseline(session: Session, *, models_dir: Path, project: Path) -> Mod
     current = models_dir / ACTIVE_FILE
     if not current.exists():
         return None
-    existing = find_version(session, "initial")
+    existing = find_version(session, INITIAL)
     if existing is not None:
         return existing
     return register(
@@ -216,7 +233,7 @@ def ensure_baseline(session: Session, *, models_dir: Path, project: Path) -> Mod
         fingerprint=data_fingerprint(project, []),
         example_count=0,
         models_dir=models_dir,
-        name="initial",
+        name=INITIAL,
         status=ModelStatus.ACTIVE,
     )
 
@@ -402,7 +419,7 @@ def _switch(
     data: dict[str, Any],
 ) -> ModelVersion:
     if version.status == ModelStatus.ACTIVE:
-        raise RegistryError(f"模型 {version.name} 已在使用中")
+        raise RegistryError(f"模型{display_name(version)}已在使用中")
     model_file = Path(version.file_path)
     if not model_file.exists():
         raise RegistryError(f"模型文件不存在：{model_file}")
@@ -432,7 +449,7 @@ def check_activation(
     without a comparison, or when macro-F1 drops by more than the margin, unless a reason
     is given."""
     if version.status == ModelStatus.ACTIVE:
-        raise RegistryError(f"模型 {version.name} 已在使用中")
+        raise RegistryError(f"模型{display_name(version)}已在使用中")
     comparison = (version.metrics or {}).get("comparison") or {}
     if not comparison and not override_reason:
         raise ActivationRefusedError("此版本还没有对比评估结果；如确需启用，请填写理由")
@@ -471,7 +488,7 @@ def rollback_target(session: Session, to_version: ModelVersion | None = None) ->
         if to_version is None:
             raise RegistryError("没有可以回滚到的早期版本")
     if to_version.status == ModelStatus.ACTIVE:
-        raise RegistryError(f"模型 {to_version.name} 已在使用中")
+        raise RegistryError(f"模型{display_name(to_version)}已在使用中")
     return to_version
 
 

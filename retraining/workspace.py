@@ -25,6 +25,7 @@ class Workspace:
     taxonomy_additions: Path  # categories added from the console (may not exist)
     imported_dir: Path  # imported history as NLU data (may not exist)
     holdout_dir: Path  # imported history kept apart for evaluation (may not exist)
+    log_dir: Path  # training jobs' logs, which also tell whether a job's process lives
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Workspace:
@@ -40,6 +41,7 @@ class Workspace:
             taxonomy_additions=settings.taxonomy_additions_path,
             imported_dir=settings.imported_nlu_dir,
             holdout_dir=settings.holdout_dir,
+            log_dir=settings.training_log_dir,
         )
 
     @property

@@ -11,18 +11,29 @@ from sqlalchemy.orm import Session
 
 from console.staff.auth import AdminDep, FormDataDep, check_csrf
 from console.staff.charts import confusion_svg
-from console.staff.rendering import render
+from console.staff.rendering import detail, render
 from core import audit, labels
+from core.db import session_scope
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
 from core.taxonomy import Taxonomy
 from retraining import datasets, examples, jobs, pipeline, versions
-from retraining.models import JobStatus
+from retraining.models import JobStatus, ModelVersion
 from retraining.switcher import Switcher
 from retraining.workspace import Workspace
 
 router = APIRouter(prefix="/admin", tags=["console"], include_in_schema=False)
 
 PAGE = 100
+COLLECTED_PAGE = 50  # accepted examples per page of the data view (each one a form)
+
+# The Chinese labels of the intents that are not categories (core/labels.yml ``intent``;
+# core/labels.py gives this table no name of its own yet).
+INTENT = labels.INTENT
+
+
+NOT_HERE = (
+    "此训练任务不是在这里启动的（如命令行 petition train），无法在这里取消，请在启动它的地方停止"
+)
 
 
 def intent_choices(taxonomy: Taxonomy, intents: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -32,11 +43,12 @@ def intent_choices(taxonomy: Taxonomy, intents: tuple[str, ...]) -> list[tuple[s
         choices.append((f"{category.intent}|", category.name))
         choices += [(f"{category.intent}|{s.code}", f"　{category.name} / {s.name}")
                     for s in category.subcategories]  # fmt: skip
-    choices += [(f"{i}|", i) for i in intents if not i.startswith("report_")]
+    choices += [(f"{i}|", labels.label(INTENT, i)) for i in intents if not i.startswith("report_")]
     return choices
 
 
 def label_name(taxonomy: Taxonomy, intent: str | None, sub: str | None = None) -> str:
+    """The Chinese name of a label: the category (and subcategory), or the intent's label."""
     if not intent:
         return "（无）"
     if intent.startswith("report_"):
@@ -44,7 +56,17 @@ def label_name(taxonomy: Taxonomy, intent: str | None, sub: str | None = None) -
         if category:
             subcategory = category.subcategory(sub)
             return category.name + (f" / {subcategory.name}" if subcategory else "")
-    return intent
+    return labels.label(INTENT, intent)
+
+
+def class_names(taxonomy: Taxonomy) -> dict[str, str]:
+    """Names of the classes a comparison reports: category codes and the other intents."""
+    return {**INTENT, **{c.code: c.name for c in taxonomy.categories}}
+
+
+def origin_name(origin: str) -> str:
+    """Where an example comes from: an accepted example (#id) or a data file."""
+    return f"已采纳样本 {origin}" if origin.startswith("#") else f"文件 {origin}"
 
 
 def _back(path: str, error: str) -> RedirectResponse:
@@ -142,16 +164,35 @@ def data_view(
     taxonomy: TaxonomyDep,
     settings: SettingsDep,
     staff: AdminDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     error: str | None = None,
 ) -> HTMLResponse:
-    report = datasets.analyse(
-        seed=datasets.training_items(Workspace.from_settings(settings)),
-        accepted=examples.accepted(session),
-    )
+    """Counts from SQL and parsed-once files; the quality check comes from the background
+    (``datasets.QualityChecks``); accepted examples one page at a time."""
+    workspace = Workspace.from_settings(settings)
+    seed = datasets.training_items(workspace)
+    counts = datasets.count(seed=seed, accepted=examples.accepted_label_counts(session))
+    factory = request.app.state.sessionmaker
+
+    def everything() -> list[datasets.Item]:
+        with session_scope(factory) as own:
+            rows = examples.accepted_texts(own)
+        return [*seed, *(datasets.Item(t, i, s, f"#{n}") for n, t, i, s in rows)]
+
+    stamp = (datasets.data_stamp(workspace), examples.accepted_stamp(session))
+    quality, current = datasets.QUALITY.latest(settings.database_url, stamp, everything)
+    collected, collected_total = examples.accepted_page(session, page=page, size=COLLECTED_PAGE)
     context = {
         "staff": staff,
-        "report": report,
+        "counts": counts,
+        "quality": quality,
+        "quality_current": current,
+        "collected": collected,
+        "collected_total": collected_total,
+        "page": page,
+        "pages": max(1, -(-collected_total // COLLECTED_PAGE)),
         "name": lambda intent, sub=None: label_name(taxonomy, intent, sub),
+        "origin": origin_name,
         "choices": intent_choices(taxonomy, _intents(request)),
         "history": audit.recent(session, object_type="training_example", limit=30),
         "error": error,
@@ -212,10 +253,13 @@ def _release(session: Session) -> None:
 def models_page(
     request: Request, session: SessionDep, staff: AdminDep, error: str | None = None
 ) -> HTMLResponse:
+    running = jobs.running_job(session=session)  # whoever started it: console, CLI …
     context = {
         "staff": staff,
         "versions": versions.list_versions(session),
+        "version_name": versions.display_name,
         "jobs": jobs.recent_jobs(session=session, limit=10),
+        "running": running,
         "stages": pipeline.STAGES,
         "accepted": examples.accepted_count(session=session),
         "error": error,
@@ -241,10 +285,23 @@ def start_job(
 
 @router.get("/training/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: int, request: Request, session: SessionDep, staff: AdminDep) -> Response:
+    jobs.running_job(session=session)  # a job whose process is gone shows as interrupted
     job = jobs.get_job(session=session, job_id=job_id)
     if job is None:
         return _back("/admin/models", "未找到该训练任务")
-    context = {"staff": staff, "job": job, "stages": pipeline.STAGES}
+    version = (
+        versions.get_version(session=session, version_id=job.model_version_id)
+        if job.model_version_id
+        else None
+    )
+    context = {
+        "staff": staff,
+        "job": job,
+        "stages": pipeline.STAGES,
+        "own": _runner(request).owns(job.id),
+        "version": versions.display_name(version) if version else "",
+        "error": request.query_params.get("error"),
+    }
     return render(request, "training_job.html", context)
 
 
@@ -284,7 +341,12 @@ def cancel_job(
 ) -> Response:
     check_csrf(staff, csrf_token)
     _release(session)
-    _runner(request).cancel(job_id, staff.actor)
+    runner = _runner(request)
+    if not runner.owns(job_id):
+        job = jobs.get_job(session=session, job_id=job_id)
+        if job is not None and job.status == JobStatus.RUNNING:
+            return _back(f"/admin/training/jobs/{job_id}", NOT_HERE)
+    runner.cancel(job_id, staff.actor)
     return RedirectResponse(f"/admin/training/jobs/{job_id}", status_code=303)
 
 
@@ -302,19 +364,34 @@ def version_page(
         return _back("/admin/models", "未找到该模型版本")
     comparison: dict[str, Any] = dict(version.metrics.get("comparison") or {})
     confusion = version.metrics.get("confusion") or comparison.get("confusion")
-    names = {c.code: c.name for c in taxonomy.categories}
-    names["nlu_fallback"] = "未识别（请市民选择）"
+    names = class_names(taxonomy)
     context = {
         "staff": staff,
         "version": version,
+        "version_name": versions.display_name(version),
         "comparison": comparison,
         "names": names,
         "chart": confusion_svg(confusion, names) if confusion else None,
         "error": error,
         "switch": request.app.state.switcher.state(version.id),
-        "history": versions.history(session=session, version_id=version.id),
+        "history": _version_history(session, version, taxonomy),
     }
     return render(request, "model_version.html", context)
+
+
+def _version_history(
+    session: Session, version: ModelVersion, taxonomy: Taxonomy
+) -> list[dict[str, Any]]:
+    """The version's audit records, versions named as admins know them (not file names)."""
+    names = versions.display_names(session)
+    shown = []
+    for event in versions.history(session=session, version_id=version.id):
+        data = {
+            key: names.get(value, value) if key in ("name", "previous") and value else value
+            for key, value in (event.data or {}).items()
+        }
+        shown.append({"event": event, "detail": detail(data, taxonomy)})
+    return shown
 
 
 @router.post("/models/{version_id}/activate")

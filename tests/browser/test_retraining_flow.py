@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -89,7 +91,7 @@ def test_inbox_train_compare_activate_and_roll_back(browser: Browser, stack: Sta
     shot(resident, "13-web-chat-after-retraining")
 
     admin.goto(f"{stack.app_url}/admin/models")
-    admin.get_by_role("link", name="initial").click()
+    admin.get_by_role("link", name=re.compile("初始模型")).click()
     admin.get_by_role("button", name="回滚到此版本").click()
     expect(admin.locator("p", has_text="此版本正在使用中")).to_be_visible(timeout=SWITCH_MS)
     assert intent_of(stack, phrase) == before

@@ -8,6 +8,7 @@ background (``retraining.switcher``): tests wait for the app's switcher before l
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 from collections.abc import Iterator
@@ -15,12 +16,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Role
-from core.db import session_scope
+from core.clock import utcnow
+from core.db import make_engine, make_sessionmaker, session_scope
 from core.settings import Settings
-from retraining import versions
+from retraining import datasets, job_slot, versions
+from retraining.models import TrainingExample
 from retraining.workspace import Workspace
 from tests.console.staff_fixtures import AUTH, add_user, csrf, file, login
 from tests.retraining import fixtures
@@ -156,7 +160,9 @@ def test_train_compare_activate_and_roll_back(
     version_id = progress["model_version_id"]
     page = admin.get(f"/admin/models/{version_id}").text
     assert "宏平均F1" in page and "<svg" in page and "楼下烧烤店油烟太大了" not in page
-    assert "initial" in admin.get("/admin/models").text  # the running model became a version
+    models = visible(admin.get("/admin/models").text)
+    assert "（初始模型）" in models  # the running model became a version
+    assert "initial" not in models and f"第 {version_id} 版（" in models  # names, not files
     activated = admin.post(f"/admin/models/{version_id}/activate", data={"csrf_token": token})
     assert activated.status_code == 200 and str(activated.url).endswith(f"/models/{version_id}")
     wait_for_switch(admin)
@@ -165,15 +171,18 @@ def test_train_compare_activate_and_roll_back(
     active = own_settings.model_dir / "petition.tar.gz"  # the workers run it; a restart too
     assert fake_rasa.runs(active)
     assert "楼下烧烤店油烟太大了" in active.read_text(encoding="utf-8")  # it learned it
-    initial = re.search(r'href="/admin/models/(\d+)">initial<', admin.get("/admin/models").text)
+    initial = re.search(
+        r'href="/admin/models/(\d+)">第 \d+ 版（初始模型）<', admin.get("/admin/models").text
+    )
     assert initial
     admin.post(f"/admin/models/{initial.group(1)}/activate",
                data={"csrf_token": token, "rollback": "1"})  # fmt: skip
     wait_for_switch(admin)
     assert fake_rasa.runs(own_settings.model_dir / "versions" / "initial.tar.gz")
-    history = admin.get(f"/admin/models/{initial.group(1)}").text
+    history = visible(admin.get(f"/admin/models/{initial.group(1)}").text)
     assert "此版本正在使用中" in history and "回滚模型" in history and "登记模型" in history
     assert "model_" not in history  # audit actions show as labels, never as codes
+    assert "initial" not in history and "使用中" in history
 
 
 def test_worse_model_needs_a_reason(
@@ -301,7 +310,100 @@ def test_taxonomy_extended_from_the_console(
         done = app.post("/admin/taxonomy", data=category)
         assert "已添加一级分类「能源服务」（意图 report_energy）" in done.text
         data = app.get("/admin/training/data").text
-        assert "report_energy 只有 12 条样本" in data  # its examples are training data
+        assert "能源服务 只有 12 条样本" in data  # its examples are training data
     additions = own_settings.taxonomy_additions_path.read_text(encoding="utf-8")
     assert "充电设施" in additions and "燃气表第0次不走字" in additions
     assert (shipped.read_bytes(), (own_settings.project_dir / "domain.yml").read_bytes()) == before
+
+
+def visible(html: str) -> str:
+    """The text a person reads: no tags, so no option values or attributes."""
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_an_unlabelled_example_has_no_label_chosen_for_it(admin: TestClient) -> None:
+    admin.post("/api/v1/training-examples", headers=AUTH,
+               json={"text": "随便说说", "source": "low_confidence"})  # fmt: skip
+    page = admin.get("/admin/training").text
+    select = re.search(r'<select name="label_1".*?</select>', page, re.S)
+    assert select
+    assert re.findall(r"<option[^>]*selected[^>]*>([^<]*)<", select.group(0)) == ["请选择标注"]
+    token = csrf(admin, "/admin/training")
+    refused = admin.post("/admin/training/review",
+                         data={"csrf_token": token, "one": "accept:1", "label_1": ""})  # fmt: skip
+    assert "请选择意图" in refused.text and "待审核（1）" in refused.text
+
+
+def test_the_data_view_answers_with_20000_examples(
+    admin: TestClient, own_settings: Settings
+) -> None:
+    """Counted in SQL, 50 accepted examples a page, the quality check in the background."""
+    before = re.search(r"城乡建设</td><td>(\d+)<", admin.get("/admin/training/data").text)
+    assert before
+    now = utcnow()
+    rng = random.Random(5)
+    words = ["".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(16)) for _ in range(20_000)]
+    rows = [
+        {"text": f"第{i}号楼前{words[i]}", "intent":
+         "report_urban_construction", "source": "import", "status": "accepted",
+         "created_by": "import:h.csv", "created_at": now, "reviewed_at": now}
+        for i in range(20_000)
+    ]  # fmt: skip
+    rows.append({**rows[0], "intent": "not_resolved"})  # the same text, another label
+    engine = make_engine(own_settings.database_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        session.execute(insert(TrainingExample), rows)
+    engine.dispose()
+    page = admin.get("/admin/training/data").text
+    assert "已采纳的 20001 条" in page and "第 1 / 401 页" in page
+    assert page.count('action="/admin/training/examples/') == 50
+    assert "训练数据已有变化，正在重新检查" in page  # the check of before, until the new one
+    counts = re.search(r"城乡建设</td><td>(\d+)<", page)
+    assert counts and int(counts.group(1)) == int(before.group(1)) + 20_000
+    for _ in range(2):  # the check under way may be the one of before: then once more
+        datasets.QUALITY.wait(120)
+        admin.get("/admin/training/data")
+    datasets.QUALITY.wait(120)
+    checked = admin.get("/admin/training/data?page=401").text
+    assert "正在检查" not in checked and 'value="第19999号楼前' not in checked
+    assert f'value="第0号楼前{words[0]}"' in checked  # the oldest, on the last page
+    assert f"第0号楼前{words[0]}：城乡建设" in checked  # a contradiction
+    assert "问题没解决" in visible(checked) and "not_resolved" not in visible(checked)
+
+
+def test_a_training_started_elsewhere_shows_and_blocks_the_console(
+    admin: TestClient, factory: sessionmaker[Session], own_settings: Settings
+) -> None:
+    """As `petition train` in a terminal holds the slot: another process, another claim."""
+    elsewhere = job_slot.claim(factory, actor="cli:root", log_dir=own_settings.training_log_dir)
+    try:
+        models = admin.get("/admin/models").text
+        shown = " ".join(visible(models).split())
+        assert f"训练任务 #{elsewhere.job_id} 正在进行" in shown and "命令行 root" in shown
+        assert re.search(r'id="start-training" disabled', models)
+        token = csrf(admin, "/admin/models")
+        refused = admin.post("/admin/training/jobs", data={"csrf_token": token})
+        assert "同一时间只能有一个训练任务" in refused.text
+        job_page = admin.get(f"/admin/training/jobs/{elsewhere.job_id}").text
+        assert 'id="job-elsewhere"' in job_page and 'id="cancel-form"' not in job_page
+        cancel = admin.post(f"/admin/training/jobs/{elsewhere.job_id}/cancel",
+                            data={"csrf_token": token})  # fmt: skip
+        assert "无法在这里取消" in cancel.text
+    finally:
+        elsewhere.release()  # its process ended without finishing the job
+    models = admin.get("/admin/models").text
+    assert "训练进程已退出，任务中断" in models and 'id="running-job"' not in models
+
+
+def test_training_pages_name_everything_in_chinese(admin: TestClient) -> None:
+    admin.post("/api/v1/training-examples", headers=AUTH,
+               json={"text": "还是没解决", "source": "low_confidence",
+                     "predicted_intent": "not_resolved", "predicted_confidence": 0.4})  # fmt: skip
+    inbox = visible(admin.get("/admin/training").text)
+    for code in ("not_resolved", "inform", "affirm", "report_"):
+        assert code not in inbox
+    assert "问题没解决" in inbox and "补充信息" in inbox
+    data = visible(admin.get("/admin/training/data").text)
+    for code in ("greet", "inform", "affirm", "report_", ".yml"):
+        assert code not in data.replace("文件 ", "") or code == ".yml"
+    assert "问候" in data

@@ -75,7 +75,7 @@ def test_failures_show_on_the_job_and_restarts_interrupt(
         assert failed_row is not None
         failed_row.status = JobStatus.RUNNING  # as if the app stopped mid-training
     runner.recover()
-    assert job(factory, job_id).error == "服务重启，任务中断"
+    assert job(factory, job_id).error == "训练进程已退出，任务中断"  # nobody holds its log
 
 
 def test_jobs_are_found_newest_first(
