@@ -26,7 +26,7 @@ STATUS_LABELS = {  # core/labels.yml
     "submitted": "已受理，待审核",
     "dispatched": "已派单",
     "in_progress": "办理中",
-    "resolved": "已答复",
+    "resolved": "已办理，待评价",
     "closed": "已办结",
     "rejected": "不予受理",
     "reopened": "已重新办理",
