@@ -69,7 +69,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any
         pytest.skip("TEST_POSTGRES_URL not set")
     url = urlsplit(server)
     name = f"tracker_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server.replace("postgresql://", "postgresql+psycopg2://", 1))
+    # The app's URL may name psycopg 3 (postgresql+psycopg://); Rasa's environment has psycopg2.
+    admin = sa.create_engine(sa.engine.make_url(server).set(drivername="postgresql+psycopg2"))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
     try:
