@@ -318,6 +318,7 @@ def satisfaction_buttons(number: str) -> list[dict[str, str]]:
 
 
 def _close(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    told = ticket.resolution if ticket.status == S.RESOLVED else None  # sent on 办理完成
     if action.text and action.text.strip():
         ticket.resolution = action.text.strip()
     if not ticket.resolution:
@@ -325,11 +326,13 @@ def _close(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]
     ticket.status = S.CLOSED
     ticket.closed_at = utcnow()
     _mark_replied(ticket)
+    # The resident already has the result if 办理完成 sent it unchanged: not twice.
+    result = "" if ticket.resolution == told else f"办理结果：{ticket.resolution}\n"
     notify(
         ctx,
         ticket,
         "satisfaction",
-        f"【工单 {ticket.number}】已办结。办理结果：{ticket.resolution}\n"
+        f"【工单 {ticket.number}】已办结。{result}"
         "请您对本次办理进行评价；如果问题没有解决，请点“问题没解决”或回复“没解决”。",
         satisfaction_buttons(ticket.number),
     )

@@ -358,3 +358,31 @@ def test_a_correction_that_moves_the_deadline_tells_the_resident(
     # A correction that keeps the deadline (the grid only) says nothing to the resident.
     code, body = act(client, auth, number, action="correct", grid_code="510107001001004")
     assert code == 200 and len(pending(client, auth)) == before + 1
+
+
+def test_the_result_reaches_the_resident_once(client: TestClient, auth: dict[str, str]) -> None:
+    """办理完成 sends the result; closing afterwards asks for the rating without sending the
+    same result again (a walk-through found it twice), but a changed result is sent."""
+    number = file_ticket(client, auth)["number"]
+    before = len(pending(client, auth))
+    for body in (
+        {"action": "dispatch", "dispatch_to": "grid"},
+        {"action": "start"},
+        {"action": "resolve", "text": "已疏通下水道"},
+        {"action": "close"},
+    ):
+        code, detail = act(client, auth, number, **body)
+        assert code == 200, detail
+    texts = [n["text"] for n in pending(client, auth)[before:]]
+    assert sum("已疏通下水道" in t for t in texts) == 1, texts
+    assert "请您对本次办理进行评价" in texts[-1]
+
+    other = file_ticket(client, auth, submission_key="web-abc12345-0002")["number"]
+    for body in (
+        {"action": "dispatch", "dispatch_to": "grid"},
+        {"action": "resolve", "text": "已安排疏通"},
+        {"action": "close", "text": "已疏通，并清理了路面"},
+    ):
+        code, detail = act(client, auth, other, **body)
+        assert code == 200, detail
+    assert "办理结果：已疏通，并清理了路面" in pending(client, auth)[-1]["text"]
