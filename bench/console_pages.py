@@ -1,13 +1,16 @@
-"""Server time of the admin's training pages with 20,000 training examples.
+"""Server time of console pages with 20,000 training examples and 100,000 tickets.
 
-.venv/bin/python -m bench.console_pages [--examples 20000] [--rounds 10] [--database-url URL]
+.venv/bin/python -m bench.console_pages [--examples 20000] [--tickets 100000] [--rounds 10]
+    [--database-url URL]
 
 Fills a fresh database (SQLite in a temporary folder unless --database-url names an empty
 PostgreSQL database) with accepted training examples — generated letters of 200–800
 characters, as imported history is (``bench.import_scale.generate``) — signs in as an admin
 and times full page renders in-process (routing, queries, templates): the server's share of
 a page view. The first view of the data page is timed on its own ("cold"): its quality
-check (contradictions, near-duplicates) then starts in the background.
+check (contradictions, near-duplicates) then starts in the background. The tickets (with one
+history event each) are spread over the statuses, categories and grids of the seed data; the
+queue's views, its last page, a ticket page and the intake form are timed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import statistics
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -71,6 +75,59 @@ def fill(url: str, count: int) -> None:
     engine.dispose()
 
 
+def fill_tickets(url: str, count: int) -> str:
+    """``count`` tickets over the seed's statuses, categories and grids; one ticket's number."""
+    from casestore.models import Ticket, TicketEvent
+    from core import labels
+    from core.ticket_number import format_ticket_number
+    from grids.registry import load_registry
+
+    taxonomy = load_taxonomy(ROOT / "data" / "taxonomy.yml")
+    codes = [c.code for c in taxonomy.categories]
+    grids = sorted(load_registry(ROOT / "data" / "grids").grids)
+    statuses = [s for s in labels.STATUS if s != "draft"]
+    now = utcnow()
+    texts = [text for text, _ in generate(min(count, 2000))]
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        for start in range(0, count, 5000):
+            rows = [
+                {
+                    "id": i + 1,
+                    "number": format_ticket_number("20261101", i + 1),
+                    "submission_key": f"bench-{i}",
+                    "status": statuses[i % len(statuses)],
+                    "category": codes[i % len(codes)],
+                    "grid_code": grids[i % len(grids)],
+                    "location_text": "玉林北路18号",
+                    "description": texts[i % len(texts)][:500],
+                    "contact_phone": "13812345678",
+                    "channel": "webchat",
+                    "conversation_id": f"web-bench-{i}",
+                    "nlu_confidence": 0.5 + (i % 50) / 100,
+                    "nlu_candidates": [],
+                    "transcript": [{"role": "resident", "text": texts[i % len(texts)][:200]}],
+                    "department": "城市管理局",
+                    "due_at": now + timedelta(hours=(i % 400) - 100),
+                    "created_at": now - timedelta(minutes=i),
+                    "updated_at": now,
+                    "handoff_requested": i % 97 == 0,
+                }
+                for i in range(start, min(start + 5000, count))
+            ]
+            session.execute(insert(Ticket), rows)
+            session.execute(
+                insert(TicketEvent),
+                [
+                    {"ticket_id": r["id"], "kind": "created", "actor": "bot", "data": {},
+                     "created_at": r["created_at"]}
+                    for r in rows
+                ],
+            )  # fmt: skip
+    engine.dispose()
+    return format_ticket_number("20261101", count // 2)
+
+
 def login(client: TestClient) -> None:
     form = client.get("/login").text
     match = re.search(r'name="login_token" value="([^"]+)"', form)
@@ -96,6 +153,7 @@ def timed(client: TestClient, path: str, rounds: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=20_000)
+    parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--database-url")
     args = parser.parse_args()
@@ -105,6 +163,9 @@ def main() -> None:
         started = time.perf_counter()
         fill(url, args.examples)
         print(f"filled {args.examples:,} examples in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        one = fill_tickets(url, args.tickets) if args.tickets else None
+        print(f"filled {args.tickets:,} tickets in {time.perf_counter() - started:.1f} s")
         settings = Settings(
             database_url=url,
             casestore_api_token=os.environ.get("CASESTORE_API_TOKEN", "bench-token-0123456789"),
@@ -128,6 +189,16 @@ def main() -> None:
                 "inbox (accepted)": "/admin/training?status=accepted",
                 "models": "/admin/models",
             }
+            if one:
+                last = (args.tickets + 49) // 50
+                pages |= {
+                    "queue (review, default)": "/",
+                    "queue, tasks": "/?view=tasks",
+                    "queue, all, last page": f"/?view=all&page={last}",
+                    "queue, text search": "/?view=all&q=下水道",
+                    "ticket page": f"/tickets/{one}",
+                    "hotline intake": "/intake",
+                }
             print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
             for name, path in pages.items():
                 samples = sorted(timed(client, path, args.rounds))
