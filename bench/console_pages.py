@@ -8,9 +8,10 @@ PostgreSQL database) with accepted training examples — generated letters of 20
 characters, as imported history is (``bench.import_scale.generate``) — signs in as an admin
 and times full page renders in-process (routing, queries, templates): the server's share of
 a page view. The first view of the data page is timed on its own ("cold"): its quality
-check (contradictions, near-duplicates) then starts in the background. The tickets (with one
-history event each) are spread over the statuses, categories and grids of the seed data; the
-queue's views, its last page, a ticket page and the intake form are timed.
+check (contradictions, near-duplicates) then starts in the background. The tickets are
+``bench.console_queue``'s (one history event each), with generated letters as descriptions;
+the queue's views, its last page, a ticket page and the intake form are timed, each without
+a warm-up (a page's first view counts).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import re
 import statistics
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -30,6 +30,7 @@ from sqlalchemy import insert
 
 from accounts import service
 from accounts.models import Role
+from bench.console_queue import insert_tickets, timed
 from bench.import_scale import generate
 from core.clock import utcnow
 from core.db import make_engine, make_sessionmaker, session_scope
@@ -76,56 +77,14 @@ def fill(url: str, count: int) -> None:
 
 
 def fill_tickets(url: str, count: int) -> str:
-    """``count`` tickets over the seed's statuses, categories and grids; one ticket's number."""
-    from casestore.models import Ticket, TicketEvent
-    from core import labels
-    from core.ticket_number import format_ticket_number
-    from grids.registry import load_registry
-
-    taxonomy = load_taxonomy(ROOT / "data" / "taxonomy.yml")
-    codes = [c.code for c in taxonomy.categories]
-    grids = sorted(load_registry(ROOT / "data" / "grids").grids)
-    statuses = [s for s in labels.STATUS if s != "draft"]
-    now = utcnow()
-    texts = [text for text, _ in generate(min(count, 2000))]
+    """``count`` tickets (``bench.console_queue``) with letters of up to 500 characters as
+    descriptions; the number of one in the middle."""
+    letters = [text[:500] for text, _ in generate(min(count, 2000))]
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as session:
-        for start in range(0, count, 5000):
-            rows = [
-                {
-                    "id": i + 1,
-                    "number": format_ticket_number("20261101", i + 1),
-                    "submission_key": f"bench-{i}",
-                    "status": statuses[i % len(statuses)],
-                    "category": codes[i % len(codes)],
-                    "grid_code": grids[i % len(grids)],
-                    "location_text": "玉林北路18号",
-                    "description": texts[i % len(texts)][:500],
-                    "contact_phone": "13812345678",
-                    "channel": "webchat",
-                    "conversation_id": f"web-bench-{i}",
-                    "nlu_confidence": 0.5 + (i % 50) / 100,
-                    "nlu_candidates": [],
-                    "transcript": [{"role": "resident", "text": texts[i % len(texts)][:200]}],
-                    "department": "城市管理局",
-                    "due_at": now + timedelta(hours=(i % 400) - 100),
-                    "created_at": now - timedelta(minutes=i),
-                    "updated_at": now,
-                    "handoff_requested": i % 97 == 0,
-                }
-                for i in range(start, min(start + 5000, count))
-            ]
-            session.execute(insert(Ticket), rows)
-            session.execute(
-                insert(TicketEvent),
-                [
-                    {"ticket_id": r["id"], "kind": "created", "actor": "bot", "data": {},
-                     "created_at": r["created_at"]}
-                    for r in rows
-                ],
-            )  # fmt: skip
+        insert_tickets(session, count, descriptions=letters)
     engine.dispose()
-    return format_ticket_number("20261101", count // 2)
+    return f"20261101{count // 2:05d}"
 
 
 def login(client: TestClient) -> None:
@@ -138,16 +97,6 @@ def login(client: TestClient) -> None:
         follow_redirects=False,
     )  # fmt: skip
     assert response.status_code == 303, response.text[:300]
-
-
-def timed(client: TestClient, path: str, rounds: int) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        response = client.get(path)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.text[:300]
-    return samples
 
 
 def main() -> None:
@@ -178,7 +127,7 @@ def main() -> None:
         with TestClient(create_app(settings)) as client:
             login(client)
             print(f"{platform.node()} · {os.cpu_count()} cores · {url.split(':')[0]}")
-            cold = timed(client, "/admin/training/data", 1)[0]
+            cold = timed(client, "/admin/training/data", 1, warm_up=False)[0]
             print(f"{'data page, first view (cold)':34} {cold:8.1f} ms")
             started = time.perf_counter()
             datasets.QUALITY.wait(600)
@@ -201,7 +150,7 @@ def main() -> None:
                 }
             print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
             for name, path in pages.items():
-                samples = sorted(timed(client, path, args.rounds))
+                samples = sorted(timed(client, path, args.rounds, warm_up=False))
                 p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
                 print(f"{name:34} {statistics.median(samples):8.1f} {p95:8.1f}")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from accounts import service
 from accounts.models import Role
@@ -44,7 +45,9 @@ PLACES = ["玉林北路18号", "长寿苑小区3栋", "白佛村三组", "芳草
 PROBLEMS = ["路灯不亮", "下水道堵了", "垃圾没人清运", "楼上装修噪音", "井盖松动", "拖欠工资"]
 
 
-def fill(url: str, count: int) -> None:
+def insert_tickets(session: Session, count: int, descriptions: list[str] | None = None) -> None:
+    """``count`` tickets over the seed's categories, grids and a spread of statuses, each with
+    its "created" event; ``descriptions`` (cycled) replace the short generated ones."""
     taxonomy = load_taxonomy(ROOT / "data" / "taxonomy.yml")
     grids = list(load_registry(ROOT / "data" / "grids").grids)
     rng = random.Random(7)
@@ -53,6 +56,7 @@ def fill(url: str, count: int) -> None:
     for i in range(count):
         category = rng.choice(taxonomy.categories)
         created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 20))
+        short = f"{rng.choice(PLACES)}{rng.choice(PROBLEMS)}，已经{i % 9 + 1}天了"
         rows.append(
             {
                 "number": f"20261101{i:05d}",
@@ -61,7 +65,7 @@ def fill(url: str, count: int) -> None:
                 "category": category.code,
                 "grid_code": rng.choice(grids),
                 "location_text": rng.choice(PLACES),
-                "description": f"{rng.choice(PLACES)}{rng.choice(PROBLEMS)}，已经{i % 9 + 1}天了",
+                "description": descriptions[i % len(descriptions)] if descriptions else short,
                 "contact_phone": f"138{i:08d}",
                 "anonymous": False,
                 "channel": rng.choice(["webchat", "telegram", "hotline"]),
@@ -78,19 +82,23 @@ def fill(url: str, count: int) -> None:
                 "tier": category.tier,
             }
         )
+    for start in range(0, count, 1000):
+        session.execute(insert(Ticket), rows[start : start + 1000])
+    session.flush()
+    ids = session.scalars(Ticket.__table__.select().with_only_columns(Ticket.id)).all()
+    session.execute(
+        insert(TicketEvent),
+        [
+            {"ticket_id": i, "kind": "created", "actor": "bench", "data": {}, "created_at": now}
+            for i in ids
+        ],
+    )
+
+
+def fill(url: str, count: int) -> None:
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as session:
-        for start in range(0, count, 1000):
-            session.execute(insert(Ticket), rows[start : start + 1000])
-        session.flush()
-        ids = session.scalars(Ticket.__table__.select().with_only_columns(Ticket.id)).all()
-        session.execute(
-            insert(TicketEvent),
-            [
-                {"ticket_id": i, "kind": "created", "actor": "bench", "data": {}, "created_at": now}
-                for i in ids
-            ],
-        )
+        insert_tickets(session, count)
         service.create_user(
             session=session,
             username="bench",
@@ -101,8 +109,9 @@ def fill(url: str, count: int) -> None:
     engine.dispose()
 
 
-def timed(client: TestClient, path: str, rounds: int) -> list[float]:
-    client.get(path)  # warm-up (templates compiled, caches filled)
+def timed(client: TestClient, path: str, rounds: int, warm_up: bool = True) -> list[float]:
+    if warm_up:
+        client.get(path)  # templates compiled, caches filled
     samples = []
     for _ in range(rounds):
         started = time.perf_counter()
