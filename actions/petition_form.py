@@ -475,7 +475,12 @@ class ActionAffirmOutsideSummary(Action):
     """A confirmation with no summary to confirm: most often the same "确认提交" sent again
     because the answer with the ticket number never arrived (the page or the app was
     restarted). The resident is given the number again instead of being asked to start a
-    new report, which would file the same problem twice."""
+    new report, which would file the same problem twice.
+
+    If the confirmed petition is still complete and keyed, the filing itself was lost (the
+    action server died while filing it, and Rasa went on without its events): it is filed
+    now under the same submission key, which the case store files at most once.
+    """
 
     def name(self) -> str:
         return "action_affirm_outside_summary"
@@ -483,6 +488,8 @@ class ActionAffirmOutsideSummary(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if not tracker.active_loop_name and build_payload(tracker) is not None:
+            return await ActionSubmitPetition().run(dispatcher, tracker, domain)
         number = tracker.get_slot("last_ticket_number")
         if number and not tracker.get_slot("submission_key"):
             dispatcher.utter_message(response="utter_ticket_already_filed", ticket_number=number)

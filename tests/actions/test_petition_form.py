@@ -553,3 +553,20 @@ async def test_a_confirmation_sent_again_after_filing_gets_the_number_not_a_new_
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, fresh, DOMAIN)
     assert dispatcher.messages[0]["response"] == "utter_ask_problem"
+
+
+async def test_a_confirmation_whose_filing_was_lost_files_it_under_the_same_key(
+    store: FakeCaseStore, services: Services
+) -> None:
+    """The action server died while filing: Rasa went on without the submit's events, so the
+    complete petition is still there when "确认提交" comes again. It is filed with its own
+    submission key (the case store keeps one ticket per key), never asked for anew."""
+    action = petition_form.ActionAffirmOutsideSummary()
+    first_events, first = await submit(FILLED)  # the filing the resident never heard of
+    tracker = make_tracker(slots=FILLED, intent="affirm")
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    assert dispatcher.messages[-1]["response"] == "utter_ticket_created"
+    assert dispatcher.messages[-1]["ticket_number"] == first["ticket_number"]
+    assert slots_of(events)["submission_key"] is None
+    assert list(store.tickets) == [first["ticket_number"]]  # one ticket for the one key
