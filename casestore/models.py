@@ -12,10 +12,12 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +37,7 @@ class TicketStatus(enum.StrEnum):
     REJECTED = "rejected"
     MERGED = "merged"
     REOPENED = "reopened"
+    RETURNED = "returned"  # 退回: the unit it went to sent it back to the dispatcher
 
 
 class Channel(enum.StrEnum):
@@ -82,6 +85,12 @@ class Ticket(Base):  # 工单
     rating: Mapped[str | None] = mapped_column(String(32))  # 满意度
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    caller_name: Mapped[str | None] = mapped_column(String(32))  # 来电人（热线录入）
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 催办次数
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 督办
+    # 延期申请 waiting for approval: working days asked for and why (None: no request open).
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    extension_reason: Mapped[str | None] = mapped_column(String(200))
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
@@ -104,6 +113,9 @@ class TicketEvent(Base):  # 工单事件 (append-only audit)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+    # "My tickets" (我经办的工单): the tickets a staff member acted on.
+    __table_args__ = (Index("ix_ticket_event_actor", "actor", "ticket_id"),)
 
 
 class TicketNumberCounter(Base):

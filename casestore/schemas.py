@@ -49,6 +49,7 @@ class TicketDraft(BaseModel):
     nlu_candidates: list[Candidate] = Field(default_factory=list, max_length=10)
     transcript: list[TranscriptLine] = Field(default_factory=list, max_length=500)
     handoff_requested: bool = False
+    caller_name: str | None = Field(default=None, max_length=32)  # 来电人 (hotline intake)
 
     @field_validator("contact_phone")
     @classmethod
@@ -115,6 +116,11 @@ class TicketOut(BaseModel):
     reject_reason: str | None = None
     resolution: str | None = None
     rating: str | None = None
+    caller_name: str | None = None
+    urge_count: int = 0
+    supervised: bool = False
+    extension_days: int | None = None
+    extension_reason: str | None = None
     version: int = 1
 
 
@@ -148,6 +154,14 @@ ActionName = Literal[
     "merge",
     "reopen",
     "rate",
+    "transfer",
+    "return",
+    "request_extension",
+    "approve_extension",
+    "deny_extension",
+    "urge",
+    "supervise",
+    "follow_up",
 ]
 
 
@@ -167,7 +181,9 @@ class TicketAction(BaseModel):
     dispatch_to: Literal["grid", "department"] | None = None  # dispatch: default grid if known
     merge_into: str | None = Field(default=None, pattern=TICKET_NUMBER_PATTERN)  # merge
     reason: str | None = Field(default=None, max_length=32)
-    rating: str | None = Field(default=None, max_length=32)
+    rating: str | None = Field(default=None, max_length=32)  # rate; follow_up: its result
+    department: str | None = Field(default=None, max_length=64)  # transfer: the new unit
+    days: int | None = Field(default=None, ge=1, le=30)  # request_extension: working days
 
 
 class NotificationOut(BaseModel):

@@ -29,6 +29,8 @@ ACTION_EVENT = _T["action_event"]  # action → the event kind it records
 EVENT = {**_T["event"], **{ACTION_EVENT[a]: label for a, label in ACTION.items()}}  # 工单事件
 REJECT_REASON = _T["reject_reason"]  # 不予受理理由
 RATING = _T["rating"]  # 满意度
+FOLLOW_UP = _T["follow_up"]  # 回访结果
+FLAG = _T["flag"]  # 工单标记
 SLA = _T["sla"]  # 超期预警
 CHANNEL = _T["channel"]  # 渠道
 ROLE = _T["role"]  # 账号角色
@@ -48,11 +50,12 @@ UNASSIGNED_QUEUE = PLACEHOLDER["unassigned_queue"]
 UNCLASSIFIED = PLACEHOLDER["unclassified"]
 
 # Statuses that still need work (the queue's "open" view, SLA colours).
-OPEN_STATUSES = ("submitted", "reopened", "dispatched", "in_progress")
+OPEN_STATUSES = ("submitted", "reopened", "returned", "dispatched", "in_progress")
 # Statuses nothing more happens to unless the ticket is reopened (Open311 "closed").
 FINAL_STATUSES = ("closed", "rejected", "merged")
-# Statuses waiting for a staff member's review (the queue's "review" view, its default).
-REVIEW_STATUSES = ("submitted", "reopened")
+# Statuses waiting for a staff member's review and dispatch (the queue's "review" view, its
+# default): new, reopened by the resident, returned by the unit it was dispatched to.
+REVIEW_STATUSES = ("submitted", "reopened", "returned")
 # Grid → community (village) → street (township) → district (county): the escalation order.
 TIERS = tuple(TIER)
 

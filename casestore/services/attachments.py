@@ -9,12 +9,14 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casestore.models import Attachment, Ticket
+from casestore.models import Attachment, Ticket, TicketEvent
 from core.clock import utcnow
 
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_PIXELS = 60_000_000
+# 办理照片: a photo the handler took of the result, kept beside the resident's own photos.
+RESULT_PHOTO_CHANNEL = "console"
 
 
 class AttachmentTooLargeError(ValueError):
@@ -67,6 +69,29 @@ def store_attachment(
     )
     session.add(attachment)
     session.flush()
+    return attachment
+
+
+def add_result_photo(
+    *, session: Session, ticket: Ticket, data: bytes, filename: str, actor: str
+) -> Attachment:
+    """The handler's photo of the result (办理照片), checked like a resident's, and its event."""
+    attachment = store_attachment(
+        session=session,
+        data=data,
+        filename=filename,
+        conversation_id=ticket.conversation_id or "",
+        channel=RESULT_PHOTO_CHANNEL,
+        ticket=ticket,
+    )
+    ticket.events.append(
+        TicketEvent(
+            kind="result_photo",
+            actor=actor,
+            data={"attachment_id": attachment.id},
+            created_at=utcnow(),
+        )
+    )
     return attachment
 
 

@@ -1,5 +1,12 @@
 """Staff and resident actions on a ticket: the ticket life cycle (draft → submitted →
-dispatched → in_progress → resolved → closed, with rejected, merged and reopened beside it).
+dispatched → in_progress → resolved → closed, with rejected, merged, reopened and returned
+beside it).
+
+Besides moving the status, the hotline's own steps: 转办 (transfer to another unit), 退回 (the
+unit sends the ticket back to the dispatcher, with a reason), 延期 (an extension requested by
+the handler, approved or not by a supervisor; an approved one moves the deadline and the
+resident is told), 催办 (a reminder to the handler, counted), 督办 (a supervisor's flag) and
+回访 (the result of the follow-up call, which rates the ticket like the resident's own rating).
 
 Every action is one audited event; actions the resident should hear about also put a
 notification in the outbox of the resident's channel (Telegram, web chat).
@@ -28,16 +35,24 @@ OPEN_STATES = {S(status) for status in labels.OPEN_STATUSES}
 # action → statuses it may start from
 ALLOWED_FROM: dict[str, set[TicketStatus]] = {
     "correct": OPEN_STATES,
-    "dispatch": {S.SUBMITTED, S.REOPENED},
+    "dispatch": {S.SUBMITTED, S.REOPENED, S.RETURNED},
     "start": {S.DISPATCHED},
     "escalate": OPEN_STATES,
     "reply": OPEN_STATES | {S.RESOLVED},
     "resolve": {S.DISPATCHED, S.IN_PROGRESS},
     "close": {S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED},
-    "reject": {S.SUBMITTED, S.REOPENED, S.DISPATCHED},
+    "reject": {S.SUBMITTED, S.REOPENED, S.RETURNED, S.DISPATCHED},
     "merge": OPEN_STATES,
     "reopen": {S.RESOLVED, S.CLOSED, S.REJECTED, S.MERGED},
     "rate": {S.RESOLVED, S.CLOSED},
+    "transfer": {S.DISPATCHED, S.IN_PROGRESS, S.RETURNED},
+    "return": {S.DISPATCHED, S.IN_PROGRESS},
+    "request_extension": {S.DISPATCHED, S.IN_PROGRESS},
+    "approve_extension": {S.DISPATCHED, S.IN_PROGRESS},
+    "deny_extension": {S.DISPATCHED, S.IN_PROGRESS},
+    "urge": {S.DISPATCHED, S.IN_PROGRESS},
+    "supervise": OPEN_STATES,
+    "follow_up": {S.RESOLVED, S.CLOSED},
 }
 
 
@@ -89,6 +104,20 @@ def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:
     ticket.updated_at = utcnow()
     ctx.session.flush()
     return ticket
+
+
+def available(ticket: Ticket) -> set[str]:
+    """The actions that fit the ticket as it is now (its status, an open extension request,
+    supervision): what the ticket page offers, before the role's own limits."""
+    status = TicketStatus(ticket.status)
+    names = {name for name, states in ALLOWED_FROM.items() if status in states}
+    if ticket.extension_days:
+        names.discard("request_extension")
+    else:
+        names -= {"approve_extension", "deny_extension"}
+    if ticket.supervised:
+        names.discard("supervise")
+    return names
 
 
 def status_label(status: TicketStatus) -> str:
@@ -402,9 +431,14 @@ def _sla_days(ctx: Context, ticket: Ticket) -> int:
 def _rate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
     if action.rating not in labels.RATING:
         raise ActionInputError("请选择满意度：满意、基本满意、不满意或问题没解决")
-    ticket.rating = action.rating
-    data: dict[str, Any] = {"rating": action.rating, "comment": (action.text or "").strip()}
-    if action.rating == "unresolved":
+    _record_rating(ctx, ticket, action.rating)
+    return {"rating": action.rating, "comment": (action.text or "").strip()}
+
+
+def _record_rating(ctx: Context, ticket: Ticket, rating: str) -> None:
+    """The resident's satisfaction, from the chat or the follow-up call (满意度)."""
+    ticket.rating = rating
+    if rating == "unresolved":
         ticket.status = S.REOPENED
         ticket.closed_at = None
         ticket.due_at = add_working_days(utcnow(), _sla_days(ctx, ticket))
@@ -412,7 +446,125 @@ def _rate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
         # Architecture: resolved → closed once the satisfaction is recorded.
         ticket.status = S.CLOSED
         ticket.closed_at = utcnow()
-    return data
+
+
+def departments(taxonomy: Taxonomy) -> list[str]:
+    """Every unit a ticket can be transferred to (转办): the taxonomy's departments."""
+    names = {c.department for c in taxonomy.categories}
+    names |= {s.department for c in taxonomy.categories for s in c.subcategories}
+    return sorted(n for n in names if n)
+
+
+def _transfer(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """转办: to another department, with the reason; the new unit's deadline is unchanged."""
+    target = (action.department or "").strip()
+    if target not in departments(ctx.taxonomy):
+        raise ActionInputError("请选择转办的承办单位")
+    before = current_handler(ticket)
+    if target == before:
+        raise ActionInputError(f"工单已由 {target} 承办，请选择其他单位")
+    reason = _require_text(action, "转办原因")
+    ticket.department = target
+    ticket.assigned_to = target
+    ticket.status = S.DISPATCHED
+    _clear_extension(ticket)
+    notify(
+        ctx,
+        ticket,
+        "status",
+        f"【工单 {ticket.number}】已转至 {target} 办理，办理期限 {_local_date(ticket)}。",
+    )
+    return {"from_unit": before, "to_unit": target, "reason": reason}
+
+
+def _return(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """退回: the unit it was dispatched to sends it back to the dispatcher, saying why."""
+    reason = _require_text(action, "退回原因")
+    before = current_handler(ticket)
+    ticket.assigned_to = None
+    ticket.status = S.RETURNED
+    _clear_extension(ticket)
+    notify(
+        ctx,
+        ticket,
+        "status",
+        f"【工单 {ticket.number}】{before} 认为需由其他单位办理（{reason}），"
+        "已退回热线重新派单，我们会尽快安排并告知您。",
+    )
+    return {"from_unit": before, "reason": reason}
+
+
+def _clear_extension(ticket: Ticket) -> None:
+    ticket.extension_days = None
+    ticket.extension_reason = None
+
+
+def _request_extension(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    if ticket.extension_days:
+        raise ActionError("该工单已有延期申请等待审批")
+    if action.days is None:
+        raise ActionInputError("请填写延期天数（1–30个工作日）")
+    reason = _require_text(action, "延期原因")
+    ticket.extension_days = action.days
+    ticket.extension_reason = reason[:200]
+    return {"days": action.days, "reason": reason}
+
+
+def _approve_extension(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    days = _pending_extension(ticket)
+    old_due = _local_date(ticket)
+    ticket.due_at = add_working_days(ticket.due_at, days)
+    _clear_extension(ticket)
+    notify(
+        ctx,
+        ticket,
+        "status",
+        f"【工单 {ticket.number}】承办单位申请延期办理，已获批准，"
+        f"答复期限延至 {_local_date(ticket)}。",
+    )
+    return {
+        "days": days,
+        "due_at": {"from": old_due, "to": _local_date(ticket)},
+        "note": (action.text or "").strip(),
+    }
+
+
+def _deny_extension(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    days = _pending_extension(ticket)
+    reason = _require_text(action, "不批准的理由")
+    _clear_extension(ticket)
+    return {"days": days, "reason": reason}
+
+
+def _pending_extension(ticket: Ticket) -> int:
+    if not ticket.extension_days:
+        raise ActionError("该工单没有待审批的延期申请")
+    return ticket.extension_days
+
+
+def _urge(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """催办: a reminder to the handler, counted; it shows on their task list."""
+    ticket.urge_count = (ticket.urge_count or 0) + 1
+    return {"urges": ticket.urge_count, "assigned_to": current_handler(ticket),
+            "text": (action.text or "").strip()}  # fmt: skip
+
+
+def _supervise(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """督办: a supervisor puts the ticket under supervision, saying why."""
+    if ticket.supervised:
+        raise ActionError("该工单已在督办中")
+    ticket.supervised = True
+    return {"reason": _require_text(action, "督办要求")}
+
+
+def _follow_up(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """回访: the follow-up call's result. Reaching the resident records their rating, as their
+    own rating in the chat would (问题没解决 reopens the ticket); not reaching them is noted."""
+    if action.rating not in labels.FOLLOW_UP:
+        raise ActionInputError("请选择回访结果：" + "、".join(labels.FOLLOW_UP.values()))
+    if action.rating in labels.RATING:
+        _record_rating(ctx, ticket, action.rating)
+    return {"result": action.rating, "text": (action.text or "").strip()}
 
 
 _HANDLERS = {
@@ -427,4 +579,12 @@ _HANDLERS = {
     "merge": _merge,
     "reopen": _reopen,
     "rate": _rate,
+    "transfer": _transfer,
+    "return": _return,
+    "request_extension": _request_extension,
+    "approve_extension": _approve_extension,
+    "deny_extension": _deny_extension,
+    "urge": _urge,
+    "supervise": _supervise,
+    "follow_up": _follow_up,
 }

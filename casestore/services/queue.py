@@ -10,15 +10,18 @@ from rapidfuzz import fuzz
 from sqlalchemy import Select, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from casestore.models import Ticket, TicketStatus
+from casestore.models import Ticket, TicketEvent, TicketStatus
 from casestore.services.tickets import TicketFilter, filtered
 from core import labels
 from core.clock import utcnow
 
 # A handler's open tasks: what was dispatched to them and is not done, and what came back.
 TASK_STATUSES = ("dispatched", "in_progress")
+# Tickets that came back (reopened by the resident, returned by their unit) come first.
 # Written into the SQL, not bound: only then can an index on this expression serve the order.
-_REOPENED_FIRST = (Ticket.status == literal_column(f"'{TicketStatus.REOPENED.value}'")).desc()
+_CAME_BACK_FIRST = Ticket.status.in_(
+    [literal_column(f"'{s.value}'") for s in (TicketStatus.REOPENED, TicketStatus.RETURNED)]
+).desc()
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,21 @@ class QueueFilter(TicketFilter):
     """
 
     tasks: bool = False
+    # ``mine`` (我经办的工单): only tickets this actor (``staff:lili``) acted on.
+    actor: str | None = None
 
 
 def _in_queue_order(f: TicketFilter) -> Select[Ticket]:
-    """Most urgent first: reopened tickets, hand-off requests, then the nearest deadline.
+    """Most urgent first: reopened and returned tickets, hand-off requests, then the nearest
+    deadline.
 
     A reopen sets a fresh deadline, the latest of all, so by deadline alone a ticket the
     resident sent back (问题没解决) would sit on the last page. Tasks go by deadline only.
     """
     query = filtered(select(Ticket), f, utcnow())
+    if isinstance(f, QueueFilter) and f.actor:
+        acted = select(TicketEvent.ticket_id).where(TicketEvent.actor == f.actor)
+        query = query.where(Ticket.id.in_(acted))
     if isinstance(f, QueueFilter) and f.tasks:
         return query.where(
             or_(
@@ -48,7 +57,7 @@ def _in_queue_order(f: TicketFilter) -> Select[Ticket]:
             )
         ).order_by(Ticket.due_at.asc(), Ticket.id.asc())
     return query.order_by(
-        _REOPENED_FIRST,
+        _CAME_BACK_FIRST,
         Ticket.handoff_requested.desc(),
         Ticket.due_at.asc(),
         Ticket.id.asc(),

@@ -23,7 +23,7 @@ MAX_ATTEMPTS = 3
 COPIED_FROM_DRAFT = {
     "submission_key", "grid_code", "area_code", "location_text", "latitude", "longitude",
     "description", "contact_phone", "anonymous", "channel", "conversation_id", "nlu_confidence",
-    "nlu_candidates", "transcript", "handoff_requested",
+    "nlu_candidates", "transcript", "handoff_requested", "caller_name",
 }  # fmt: skip
 
 

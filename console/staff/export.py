@@ -59,6 +59,9 @@ COLUMNS = [
     Column("预警", "sla_label", 10),
     Column("办理结果", "resolution", 40),
     Column("满意度", "rating", 10),
+    Column(labels.EVENT_FIELD["caller_name"], "caller_name", 12),
+    Column(labels.FLAG["supervised"], "supervised", 8),
+    Column(labels.EVENT_FIELD["urges"], "urges", 10),
 ]
 
 
@@ -90,6 +93,9 @@ def export_fields(ticket: Ticket, registry: Registry, zone: tzinfo) -> dict[str,
         "due": local_text(ticket.due_at, zone),
         "closed": local_text(ticket.closed_at, zone),
         "resolution": ticket.resolution or "",
+        "caller_name": "" if ticket.anonymous else (ticket.caller_name or ""),
+        "supervised": "是" if ticket.supervised else "",
+        "urges": ticket.urge_count or "",
     }
 
 

@@ -167,6 +167,7 @@ def intake_submit(
             description=values.get("description", ""),
             contact_phone=None if anonymous else values.get("contact_phone") or None,
             anonymous=anonymous,
+            caller_name=None if anonymous else values.get("caller_name") or None,
             channel=Channel.HOTLINE,
             transcript=[TranscriptLine(role="staff", text=values.get("description", "")[:5000])],
         )
@@ -195,6 +196,7 @@ def _draft_message(exc: ValidationError) -> str:
         "category": "请选择分类",
         "description": "诉求内容至少2个字，最多2000字",
         "location_text": "地点最多200字",
+        "caller_name": "来电人姓名最多32字",
         "submission_key": EXPIRED_FORM,
     }
     return names.get(field, message)

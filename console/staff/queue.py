@@ -28,19 +28,21 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 
 PAGE_SIZE = 50
 # The queue's own views (labels.QUEUE_VIEW) and the statuses each shows; () is every status.
-# "tasks" (the handlers' open tasks) is picked by the queue service: queue_service.QueueFilter.
+# "tasks" (the handlers' open tasks) and "mine" (the tickets the signed-in user acted on) are
+# picked by the queue service: queue_service.QueueFilter.
 VIEW_STATUSES: dict[str, tuple[str, ...]] = {
     "review": labels.REVIEW_STATUSES,
     "tasks": (),
     "open": labels.OPEN_STATUSES,
     "all": (),
+    "mine": (),
 }
 # The views each role works from, its default first. Grid workers review nothing: hotline
 # staff review and dispatch, grid workers handle what was dispatched to their grids.
 ROLE_VIEWS: dict[Role, tuple[str, ...]] = {
-    Role.STAFF: ("review", "tasks", "open", "all"),
-    Role.ADMIN: ("review", "tasks", "open", "all"),
-    Role.GRID_WORKER: ("tasks", "open", "all"),
+    Role.STAFF: ("review", "tasks", "mine", "open", "all"),
+    Role.ADMIN: ("review", "tasks", "mine", "open", "all"),
+    Role.GRID_WORKER: ("tasks", "mine", "open", "all"),
 }
 
 
@@ -126,6 +128,7 @@ def queue_filter(
     until = _parse_date(p.until, "结束日期", errors)  # inclusive: up to the next midnight
     return queue_service.QueueFilter(
         tasks=view == "tasks",
+        actor=staff.actor if view == "mine" else None,
         statuses=statuses,
         category=p.category or None,
         grid_code=p.grid if p.grid and p.grid not in unit_codes(registry) else None,
@@ -173,10 +176,28 @@ def row_view(ticket: Ticket, taxonomy: Taxonomy, registry: Registry) -> dict[str
         "age": queue_service.age_text(ticket),
         "sla": level,
         "open": ticket.status in labels.OPEN_STATUSES,
-        "reopened": ticket.status == "reopened",
+        "came_back": ticket.status in {"reopened", "returned"},  # the resident or the unit
         "sla_label": labels.SLA[level],
         "rating": labels.RATING.get(ticket.rating or "", ""),
+        "flags": flags(ticket),
     }
+
+
+def flags(ticket: Ticket) -> list[dict[str, str]]:
+    """The marks beside a ticket (督办, 催办×N, 延期待批, 转人工) while it is open."""
+    if ticket.status not in labels.OPEN_STATUSES:
+        return []
+    marks = []
+    if ticket.supervised:
+        marks.append({"code": "supervised", "label": labels.FLAG["supervised"]})
+    if ticket.urge_count:
+        urged = labels.FLAG["urged"]
+        marks.append({"code": "urged", "label": f"{urged}×{ticket.urge_count}"})
+    if ticket.extension_days:
+        marks.append({"code": "extension", "label": labels.FLAG["extension_requested"]})
+    if ticket.handoff_requested:
+        marks.append({"code": "handoff", "label": labels.FLAG["handoff"]})
+    return marks
 
 
 def _filter_context(

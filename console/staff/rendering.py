@@ -38,6 +38,7 @@ CODED_FIELDS: dict[str, dict[str, str]] = {
     "to_tier": labels.TIER,
     "tier": labels.TIER,
     "rating": labels.RATING,
+    "result": labels.FOLLOW_UP,
     "reason": labels.REJECT_REASON,  # an escalation's free-text reason shows as it is
     "target": labels.DISPATCH_TARGET,  # events recorded before it was called dispatch_to
     "dispatch_to": labels.DISPATCH_TARGET,
@@ -45,8 +46,7 @@ CODED_FIELDS: dict[str, dict[str, str]] = {
 }
 # Fields whose values are codes of the grid registry (grids, communities, streets, districts).
 GRID_FIELDS = {"grid_code", "grid_codes", "area_code"}
-# The Rasa intents besides report_<category>. core/labels.py does not name this table yet;
-# ``INTENT = _T["intent"]`` belongs there, next to the others.
+# The Rasa intents besides report_<category> (core/labels.yml).
 INTENT: dict[str, str] = labels.INTENT
 INTENT_PREFIX = "report_"
 

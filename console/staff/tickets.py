@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from accounts.models import Role
 from casestore.models import Ticket
@@ -19,7 +20,7 @@ from casestore.services import attachments as attachment_service
 from casestore.services import lifecycle
 from casestore.services import queue as queue_service
 from casestore.services import tickets as ticket_service
-from console.staff.auth import FormDep, Staff, StaffDep
+from console.staff.auth import FormDataDep, FormDep, Staff, StaffDep
 from console.staff.mapsvg import grid_svg
 from console.staff.queue import row_view
 from console.staff.rendering import TicketNotVisibleError, render
@@ -39,9 +40,19 @@ def reply_templates(path: Path) -> list[dict[str, str]]:
 
 
 # What each role may do on a ticket (besides rating, which is the resident's). Grid workers
-# handle what was dispatched to them; review, correction, dispatch, merging, rejection,
-# closure and reopening are the hotline's.
-GRID_WORKER_ACTIONS = frozenset({"start", "reply", "resolve", "escalate"})
+# handle what was dispatched to them: they start, reply, resolve, escalate, send it back
+# (退回) or ask for more time (申请延期). Review, correction, dispatch, transfer, merging,
+# rejection, closure, urging, follow-up calls and reopening are the hotline's; a unit
+# without an account of its own returns a ticket or asks for more time through the hotline.
+# Approving extensions and supervision (督办) are the supervisors' (admins).
+GRID_WORKER_ACTIONS = frozenset(
+    {"start", "reply", "resolve", "escalate", "return", "request_extension"}
+)
+SUPERVISOR_ACTIONS = frozenset({"approve_extension", "deny_extension", "supervise"})
+
+
+# Actions whose form takes a photo of the result (办理照片).
+PHOTO_ACTIONS = frozenset({"resolve"})
 
 
 class RoleActionError(Exception):
@@ -51,7 +62,18 @@ class RoleActionError(Exception):
 def role_actions(role: Role) -> frozenset[str]:
     if role == Role.GRID_WORKER:
         return GRID_WORKER_ACTIONS
-    return frozenset(lifecycle.ALLOWED_FROM) - {"rate"}
+    every = frozenset(lifecycle.ALLOWED_FROM) - {"rate"}
+    return every if role == Role.ADMIN else every - SUPERVISOR_ACTIONS
+
+
+def photo_groups(ticket: Ticket) -> list[tuple[str, list[Any]]]:
+    """The resident's photos, then the handler's photos of the result (办理照片)."""
+    result = attachment_service.RESULT_PHOTO_CHANNEL
+    groups = [
+        ("市民上传的照片", [a for a in ticket.attachments if a.channel != result]),
+        (labels.EVENT["result_photo"], [a for a in ticket.attachments if a.channel == result]),
+    ]
+    return [(title, photos) for title, photos in groups if photos]
 
 
 def visible_ticket(session: Session, staff: Staff, number: str) -> Ticket:
@@ -89,7 +111,6 @@ def _ticket_context(
     ctx = lifecycle.Context(session=session, taxonomy=taxonomy, registry=registry)
     # Reply templates name who handles it: the unit it went to, else the one it would go to.
     handler = ticket.assigned_to or lifecycle.handler_for(ctx, ticket)
-    status = ticket.status
     return {
         "staff": staff,
         "row": row_view(ticket, taxonomy, registry),
@@ -108,8 +129,9 @@ def _ticket_context(
             if staff.sees_grid(t.grid_code)
         ],
         "events": ticket.events,
-        "allowed": {name for name, states in lifecycle.ALLOWED_FROM.items() if status in states}
-        & role_actions(staff.role),
+        "photo_groups": photo_groups(ticket),
+        "allowed": lifecycle.available(ticket) & role_actions(staff.role),
+        "departments": lifecycle.departments(taxonomy),
         "taxonomy": taxonomy,
         "registry": registry,  # grid codes in the history show as names
         "handled_by": lifecycle.current_handler(ticket),
@@ -149,6 +171,7 @@ def ticket_action(
     number: str,
     request: Request,
     fields: FormDep,
+    form: FormDataDep,
     session: SessionDep,
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
@@ -174,6 +197,13 @@ def ticket_action(
             session=session, taxonomy=taxonomy, registry=registry, grid_scope=scope
         )
         lifecycle.apply_action(ctx, ticket, action)
+        photo = form.get("photo")
+        if action.action in PHOTO_ACTIONS and isinstance(photo, UploadFile) and photo.filename:
+            data = photo.file.read(attachment_service.MAX_BYTES + 1)
+            attachment_service.add_result_photo(
+                session=session, ticket=ticket, data=data, filename=photo.filename,
+                actor=staff.actor,
+            )  # fmt: skip
     except RoleActionError as exc:
         error = (403, str(exc))
     except ValidationError as exc:
@@ -182,6 +212,10 @@ def ticket_action(
         error = (422, str(exc))
     except lifecycle.ActionError as exc:
         error = (409, str(exc))
+    except attachment_service.AttachmentTooLargeError as exc:
+        error = (413, str(exc))
+    except attachment_service.UnsupportedMediaError as exc:
+        error = (415, str(exc))
     if error is not None or action is None:
         error = error or (422, "操作未完成，请重试")
         session.rollback()  # a half-applied action leaves nothing behind
@@ -217,7 +251,8 @@ def _subcategory_for(taxonomy: Taxonomy, ticket: Ticket, fields: dict[str, str])
 def _validation_message(exc: ValidationError) -> str:
     first = exc.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else ""
-    names = {"action": "操作", "text": "内容", "version": "版本", "description": "诉求内容"}
+    names = {"action": "操作", "text": "内容", "version": "版本", "description": "诉求内容",
+             "days": "延期天数（1–30个工作日）", "department": "承办单位"}  # fmt: skip
     if field in names:
         return f"{names[field]}填写有误：请检查后重新提交"
     return "提交的内容有误，请检查后重新提交"

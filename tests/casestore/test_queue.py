@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from casestore.models import Ticket
+from casestore.models import Ticket, TicketEvent
 from casestore.schemas import TicketDraft
 from casestore.services import queue
 from casestore.services.tickets import TicketFilter, create_ticket
@@ -42,17 +42,19 @@ def numbers(tickets: list[Ticket]) -> list[str]:
     return [t.number for t in tickets]
 
 
-def test_reopened_tickets_come_first_in_the_review_queue(
+def test_reopened_and_returned_tickets_come_first_in_the_review_queue(
     session: Session, taxonomy: Taxonomy
 ) -> None:
-    """A reopen sets a fresh deadline, the latest of all: by deadline alone it came last."""
+    """A reopen sets a fresh deadline, the latest of all: by deadline alone it came last. A
+    ticket its unit sent back (已退回) waits for the dispatcher as urgently."""
     soon = ticket(session, taxonomy, 1, due_in_hours=2)
     handoff = ticket(session, taxonomy, 2, due_in_hours=5, handoff_requested=True)
     reopened = ticket(session, taxonomy, 3, due_in_hours=120, status="reopened")
+    returned = ticket(session, taxonomy, 4, due_in_hours=60, status="returned")
     review = TicketFilter(statuses=labels.REVIEW_STATUSES)
     rows, total = queue.list_queue(session=session, f=review)
-    assert total == 3
-    assert numbers(rows) == [reopened.number, handoff.number, soon.number]
+    assert total == 4
+    assert numbers(rows) == [returned.number, reopened.number, handoff.number, soon.number]
     assert numbers(list(queue.iter_all(session=session, f=review))) == numbers(rows)
 
 
@@ -115,3 +117,14 @@ def test_the_queue_order_can_be_read_from_an_index(session: Session, taxonomy: T
     plan = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters).all()
     steps = " | ".join(str(row[-1]) for row in plan)
     assert "USING INDEX ix_ticket_queue_order" in steps and "TEMP B-TREE" not in steps, steps
+
+
+def test_my_tickets_are_those_i_acted_on(session: Session, taxonomy: Taxonomy) -> None:
+    """我经办的工单: any event by the actor (filed, dispatched, replied …), in queue order."""
+    mine = ticket(session, taxonomy, 1, due_in_hours=5)
+    theirs = ticket(session, taxonomy, 2, due_in_hours=2)
+    mine.events.append(TicketEvent(kind="replied", actor="staff:lili", data={}))
+    theirs.events.append(TicketEvent(kind="replied", actor="staff:wang", data={}))
+    session.flush()
+    rows, total = queue.list_queue(session=session, f=queue.QueueFilter(actor="staff:lili"))
+    assert numbers(rows) == [mine.number] and total == 1

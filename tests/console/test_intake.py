@@ -22,6 +22,18 @@ def form_fields(client: TestClient) -> tuple[str, str]:
     return token.group(1), key.group(1)
 
 
+def form_body(token: str, key: str, **fields: str) -> dict[str, str]:
+    """A filled intake form: a street-light call, with what a test changes."""
+    return {
+        "csrf_token": token,
+        "submission_key": key,
+        "description": "玉林北路路灯不亮",
+        "location_text": "玉林北路",
+        "category": "urban_construction",
+        **fields,
+    }
+
+
 def test_hotline_intake_files_a_ticket(staff_client: TestClient) -> None:
     token, key = form_fields(staff_client)
     suggest = staff_client.post(
@@ -30,14 +42,7 @@ def test_hotline_intake_files_a_ticket(staff_client: TestClient) -> None:
     ).json()
     assert suggest["notice"] == "自动分类暂不可用，请手动选择分类"  # Rasa is down in these tests
     assert suggest["grids"] and suggest["grids"][0]["code"].startswith("510107")
-    body = {
-        "csrf_token": token,
-        "submission_key": key,
-        "description": "玉林北路路灯不亮",
-        "location_text": "玉林北路",
-        "category": "urban_construction",
-        "anonymous": "on",
-    }
+    body = form_body(token, key, anonymous="on", caller_name="王女士")
     bad = staff_client.post("/intake", data={**body, "category": ""})
     assert bad.status_code == 422 and "请选择分类" in bad.text
     assert 'value="玉林北路"' in bad.text  # what was typed stays in the form
@@ -46,6 +51,7 @@ def test_hotline_intake_files_a_ticket(staff_client: TestClient) -> None:
     number = created.headers["location"].split("/")[2].split("?")[0]
     detail = staff_client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
     assert detail["channel"] == "hotline" and detail["anonymous"] is True
+    assert detail["caller_name"] is None  # an anonymous caller's name is not kept
     assert detail["events"][0]["actor"] == "staff:lili"
     assert detail["transcript"] == [{"role": "staff", "text": "玉林北路路灯不亮", "at": None}]
 
@@ -53,14 +59,7 @@ def test_hotline_intake_files_a_ticket(staff_client: TestClient) -> None:
 def test_the_same_filled_form_posted_twice_files_one_ticket(staff_client: TestClient) -> None:
     """Back after 登记工单, then 登记工单 again: the ticket already filed, not a second one."""
     token, key = form_fields(staff_client)
-    body = {
-        "csrf_token": token,
-        "submission_key": key,
-        "description": "玉林北路路灯不亮",
-        "location_text": "玉林北路",
-        "category": "urban_construction",
-        "contact_phone": "13812345678",
-    }
+    body = form_body(token, key, contact_phone="13812345678")
     created = staff_client.post("/intake", data=body, follow_redirects=False)
     assert created.status_code == 303
     number = created.headers["location"].split("/")[2].split("?")[0]
@@ -174,3 +173,16 @@ def test_suggest_holds_no_lock_while_it_waits_for_rasa(
     )
     assert suggest.status_code == 200 and suggest.json()["notice"]
     assert all(probes)
+
+
+def test_the_callers_name_is_kept_shown_and_exported(staff_client: TestClient) -> None:
+    token, key = form_fields(staff_client)
+    body = form_body(token, key, contact_phone="13812345678", caller_name="王女士")
+    too_long = staff_client.post("/intake", data={**body, "caller_name": "王" * 33})
+    assert too_long.status_code == 422 and "来电人姓名最多32字" in too_long.text
+    created = staff_client.post("/intake", data=body, follow_redirects=False)
+    number = created.headers["location"].split("/")[2].split("?")[0]
+    page = staff_client.get(f"/tickets/{number}").text
+    assert '<dt>来电人</dt><dd id="caller-name">王女士</dd>' in page
+    exported = staff_client.get("/export.csv", params={"view": "all"}).text
+    assert "来电人" in exported.splitlines()[0] and "王女士" in exported

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from accounts.models import Role
 from casestore.models import Ticket
 from console.staff.queue import cell
+from core import labels
 from core.clock import utcnow
 from core.db import make_engine, make_sessionmaker, session_scope
 from core.settings import Settings
@@ -55,13 +56,13 @@ def test_queue_shows_labels_and_filters_by_view(staff_client: TestClient) -> Non
     page = staff_client.get("/").text
     row = page[page.index(f'data-href="/tickets/{number}"') :].split("</tr>")[0]
     assert "网页留言" in row and "已受理，待审核" in row and "webchat" not in row.split(">", 1)[1]
-    assert '<option value="review" selected>待审核（含已重新办理）</option>' in page
+    assert '<option value="review" selected>待审核（含已重新办理、已退回）</option>' in page
     assert re.search(r'<option value="in_progress"\s*>办理中</option>', page)
     # One label per option: no view repeats a status's label or reads like one of them.
     options = re.findall(
         r"<option value=\"(\w+)\"[^>]*>([^<]+)</option>", page.split("</select>")[0]
     )
-    assert len({label for _, label in options}) == len(options) == 4 + 8
+    assert len({label for _, label in options}) == len(options) == 5 + 9
     assert dict(options)["open"] == "全部未办结" and "办理中（" not in page
     # The age column says what it shows; 已受理 is left to the status.
     assert "<th>受理时长</th>" in page and "<th>已受理</th>" not in page
@@ -235,7 +236,8 @@ def test_grid_workers_start_from_their_open_tasks_by_deadline(
     assert 'value="review"' not in page and 'href="/?view=review"' not in page
     assert 'href="/intake"' not in page
     refused = client.get("/", params={"view": "review"})
-    assert refused.status_code == 422 and "网格员没有「待审核（含已重新办理）」视图" in refused.text
+    review = labels.QUEUE_VIEW["review"]
+    assert refused.status_code == 422 and f"网格员没有「{review}」视图" in refused.text
     assert "view=tasks" in page.split('href="/export.csv?')[1].split('"')[0]
     exported = client.get("/export.csv").text
     assert overdue in exported and unreviewed not in exported

@@ -16,6 +16,7 @@ from tests.console.staff_fixtures import (
     OTHER_GRID,
     act,
     add_user,
+    csrf,
     file,
     login,
 )
@@ -277,3 +278,108 @@ def test_the_map_caption_promises_a_dot_only_when_one_is_drawn(staff_client: Tes
     page = staff_client.get(f"/tickets/{located}").text
     assert "红点为反映位置" in page
     assert 'class="report-point"' in page
+
+
+def api_act(client: TestClient, number: str, **body: object) -> dict:
+    response = client.post(
+        f"/api/v1/tickets/{number}/actions", json={"actor": "staff:li", **body}, headers=AUTH
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def switch(client: TestClient, username: str) -> int:
+    """Sign in as someone else (the login page sends a signed-in user away)."""
+    client.cookies.clear()
+    return login(client, username)
+
+
+def test_each_role_is_offered_its_own_hotline_steps(client: TestClient, settings: Settings) -> None:
+    """A grid worker returns a ticket or asks for more time; the hotline transfers, urges and
+    records follow-up calls; approving extensions and 督办 are the supervisors' (admins)."""
+    number = file(client, 1)
+    api_act(client, number, action="dispatch", dispatch_to="grid")
+    add_user(settings, "wang", Role.GRID_WORKER, [GRID])
+    add_user(settings, "lili", Role.STAFF)
+    add_user(settings, "boss", Role.ADMIN)
+    offered = {
+        "wang": {"退回重新派单", "申请延期"},
+        "lili": {"转办", "催办", "申请延期", "退回重新派单"},
+        "boss": {"转办", "催办", "列为督办"},
+    }
+    refused = {"wang": ("transfer", "urge", "supervise"), "lili": ("supervise",)}
+    for user, buttons in offered.items():
+        assert switch(client, user) == 303
+        page = client.get(f"/tickets/{number}").text
+        for button in buttons:
+            assert f">{button}</button>" in page, (user, button)
+        for name in refused.get(user, ()):
+            response = act(client, number, action=name, text="x", department="城市管理局")
+            assert response.status_code == 403, (user, name)
+    assert switch(client, "wang") == 303
+    assert act(client, number, action="request_extension", version="2", days="3",
+               text="需要采购配件").status_code == 303  # fmt: skip
+    page = client.get(f"/tickets/{number}").text
+    assert "申请延期 3 个工作日，待审批：需要采购配件" in page
+    assert ">申请延期</button>" not in page  # one request at a time
+    assert switch(client, "lili") == 303
+    assert act(client, number, action="approve_extension", version="3").status_code == 403
+    assert switch(client, "boss") == 303
+    page = client.get(f"/tickets/{number}").text
+    assert ">批准延期</button>" in page and ">不批准延期</button>" in page
+    assert act(client, number, action="approve_extension", version="3").status_code == 303
+    detail = client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
+    assert detail["extension_days"] is None and detail["events"][-1]["actor"] == "admin:boss"
+
+
+def test_a_grid_worker_resolves_with_a_photo_of_the_result(
+    client: TestClient, settings: Settings
+) -> None:
+    number = file(client, 1)
+    api_act(client, number, action="dispatch", dispatch_to="grid")
+    add_user(settings, "wang", Role.GRID_WORKER, [GRID])
+    assert login(client, "wang") == 303
+    page = client.get(f"/tickets/{number}").text
+    assert 'enctype="multipart/form-data"' in page and 'capture="environment"' in page
+    data = {"csrf_token": csrf(client, f"/tickets/{number}"), "action": "resolve",
+            "version": "2", "text": "已清理完毕"}  # fmt: skip
+    bad = client.post(f"/tickets/{number}/actions", data=data,
+                      files={"photo": ("x.jpg", b"not an image", "image/jpeg")})  # fmt: skip
+    assert bad.status_code == 415 and "JPEG、PNG 或 WebP" in bad.text
+    detail = client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
+    assert detail["status"] == "dispatched"  # nothing half done
+    done = client.post(f"/tickets/{number}/actions", data=data, follow_redirects=False,
+                       files={"photo": ("result.jpg", jpeg(), "image/jpeg")})  # fmt: skip
+    assert done.status_code == 303
+    page = client.get(f"/tickets/{number}").text
+    assert "<h3>办理照片</h3>" in page and 'alt="办理照片 1"' in page
+    assert "办理照片</b>" in events_of(page)
+    detail = client.get(f"/api/v1/tickets/{number}", headers=AUTH).json()
+    assert detail["status"] == "resolved" and len(detail["attachments"]) == 1
+    photo = detail["attachments"][0]["id"]
+    assert client.get(f"/tickets/{number}/photos/{photo}").content == jpeg()
+    # Without a photo it resolves as before.
+    other = file(client, 2, description="楼道灯不亮")
+    api_act(client, other, action="dispatch", dispatch_to="grid")
+    assert act(client, other, action="resolve", version="2", text="已更换").status_code == 303
+
+
+def test_queue_marks_supervised_urged_and_extension_requests_and_lists_my_tickets(
+    staff_client: TestClient, settings: Settings
+) -> None:
+    urged = file(staff_client, 1)
+    quiet = file(staff_client, 2, description="楼道灯不亮")
+    api_act(staff_client, urged, action="dispatch", dispatch_to="grid")
+    api_act(staff_client, quiet, action="dispatch", dispatch_to="grid")
+    assert act(staff_client, urged, action="urge", version="2").status_code == 303
+    assert act(staff_client, urged, action="urge", version="3").status_code == 303
+    api_act(staff_client, urged, action="supervise", text="限期办结", actor="admin:boss")
+    api_act(staff_client, urged, action="request_extension", days=2, text="等配件")
+    page = staff_client.get("/", params={"view": "tasks"}).text
+    row = page[page.index(f'data-href="/tickets/{urged}"') :].split("</tr>")[0]
+    for mark in ("督办", "催办×2", "延期待批"):
+        assert f">{mark}</span>" in row, mark
+    assert "催办" not in page[page.index(f'data-href="/tickets/{quiet}"') :].split("</tr>")[0]
+    mine = staff_client.get("/", params={"view": "mine"}).text
+    assert urged in mine and quiet not in mine  # lili urged one, not the other
+    assert '<option value="mine" selected>我经办的工单</option>' in mine
