@@ -132,15 +132,21 @@ async def start_events(
         events += [SlotSet("category", chosen), SlotSet("category_name", unclassified_name(domain))]
     elif chosen is not None:
         code = chosen if chosen in categories else None  # "都不是": the form asks
-    elif code is None and ranked and describes_problem(text, location):
+    weak_guess = False
+    if chosen is None and code is None and ranked and describes_problem(text, location):
         # Classified as a bare answer (inform) but says what is wrong: take the best
-        # category rather than ask the resident to repeat themselves.
-        code = ranked[0]["category"]
+        # category rather than ask the resident to repeat themselves. A weak best guess is
+        # not taken: the form asks the category, so the resident confirms it, and keeps
+        # the message as the description.
+        if ranked[0]["confidence"] >= taxonomy.confident_category():
+            code = ranked[0]["category"]
+        else:
+            weak_guess = True
     events += _category_events(categories.get(code) if code else None)
     sub = latest.get("subcategory") or {}
     if code and sub.get("name") in categories[code].subcategories:
         events.append(SlotSet("subcategory", sub["name"]))
-    if (code or chosen) and validators.description_problem(text) is None:
+    if (code or chosen or weak_guess) and validators.description_problem(text) is None:
         events.append(SlotSet("description", text))
     if location and validators.location_ok(location):
         location = validators.clean_location(location)

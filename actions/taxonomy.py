@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from actions.settings import ActionSettings
+from actions.settings import ROOT, ActionSettings
 
 # A top-level category ``x`` is the Rasa intent ``report_x`` (domain.yml, data/nlu/).
 INTENT_PREFIX = "report_"
@@ -20,6 +20,20 @@ INTENT_PREFIX = "report_"
 UNCLASSIFIED = "unclassified"
 # Typed answers to a category question that mean "none of these".
 NONE_ANSWERS = ("都不是", "都不对", "都没有", "没有合适的", "不知道", "不清楚", "不确定", "说不清")
+
+
+@lru_cache
+def confident_category() -> float:
+    """The confidence below which a category is the resident's to choose, not the bot's.
+
+    Read from the NLU pipeline (config.yml, SubcategoryClassifier's fallback_threshold),
+    where a report below it goes to the category menu: one figure for both paths.
+    """
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    for component in config.get("pipeline") or []:
+        if str(component.get("name", "")).endswith("SubcategoryClassifier"):
+            return float(component.get("fallback_threshold", 0.0))
+    return 0.0
 
 
 def intent_of(code: str) -> str:

@@ -213,15 +213,22 @@ async def test_cancel_resets_everything() -> None:
     [
         # Only a place: the petition starts with it; the problem is asked next.
         ("在玉林小区3栋", "玉林小区3栋", {"inform": 0.8, "report_urban_construction": 0.1}, None),
-        # A place and a problem: the best report category is taken as well.
+        # A place and a problem: the best report category is taken as well, if it is sure.
         (
             "玉林北路18号门口的下水道堵了三天，臭得很",
             "玉林北路18号",
-            {"inform": 0.6, "report_urban_construction": 0.3},
+            {"inform": 0.3, "report_urban_construction": 0.65},
             "urban_construction",
         ),
+        # A weak best guess (21 %) is not filed unasked: the form asks the category.
+        (
+            "玉林北路18号门口的下水道堵了三天，臭得很",
+            "玉林北路18号",
+            {"inform": 0.6, "report_urban_construction": 0.21},
+            None,
+        ),
     ],
-    ids=["place_only", "place_and_problem"],
+    ids=["place_only", "place_and_problem", "place_and_problem_weak_category"],
 )
 async def test_inform_answer_starts_with_the_place(
     action_settings: ActionSettings,
@@ -239,7 +246,8 @@ async def test_inform_answer_starts_with_the_place(
     slots = await start_petition(tracker)
     assert slots["location"] == place
     assert slots.get("category") == category
-    assert slots.get("description") == (text if category else None)
+    problem = place != text.removeprefix("在")  # more than the place: the description
+    assert slots.get("description") == (text if problem else None)
 
 
 async def test_location_answer_is_cleaned(action_settings: ActionSettings) -> None:
@@ -553,6 +561,17 @@ async def test_a_confirmation_sent_again_after_filing_gets_the_number_not_a_new_
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, fresh, DOMAIN)
     assert dispatcher.messages[0]["response"] == "utter_ask_problem"
+
+
+def test_the_bot_takes_a_category_as_surely_as_the_nlu_pipeline_does() -> None:
+    """One figure: the NLU's category-menu threshold (config.yml) is the actions' too."""
+    import yaml
+
+    from actions.settings import ROOT
+
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    sub = next(c for c in pipeline if c["name"].endswith("SubcategoryClassifier"))
+    assert petition_form.taxonomy.confident_category() == sub["fallback_threshold"] > 0
 
 
 async def test_a_confirmation_whose_filing_was_lost_files_it_under_the_same_key(
