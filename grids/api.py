@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -20,9 +21,13 @@ def get_registry(request: Request) -> Registry:
     return load_registry(request.app.state.settings.data_dir / "grids")
 
 
+def resolver_at(data_dir: Path) -> Resolver:
+    """The place resolver of the grids and jieba dictionary under ``data_dir`` (built once)."""
+    return resolver_for(load_registry(data_dir / "grids"), data_dir / "jieba" / "userdict.txt")
+
+
 def get_resolver(request: Request) -> Resolver:
-    data_dir = request.app.state.settings.data_dir
-    return resolver_for(get_registry(request), data_dir / "jieba" / "userdict.txt")
+    return resolver_at(request.app.state.settings.data_dir)
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]

@@ -24,6 +24,7 @@ named beside an ambiguous place keeps only the candidates inside it.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -335,10 +336,13 @@ class Resolver:
 
 
 _resolvers: dict[tuple[int, str], Resolver] = {}
+_building = threading.Lock()  # one build per registry, even when the warm-up and a page race
 
 
 def resolver_for(registry: Registry, dictionary: Path | None) -> Resolver:
     key = (id(registry), str(dictionary))
     if key not in _resolvers:
-        _resolvers[key] = Resolver(registry, dictionary)
+        with _building:
+            if key not in _resolvers:
+                _resolvers[key] = Resolver(registry, dictionary)
     return _resolvers[key]
