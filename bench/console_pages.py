@@ -145,14 +145,17 @@ def main() -> None:
                     "queue, tasks": "/?view=tasks",
                     "queue, all, last page": f"/?view=all&page={last}",
                     "queue, text search": "/?view=all&q=下水道",
+                    "queue, text search, two characters": "/?view=all&q=井盖",
+                    "queue, text search, one character (a scan)": "/?view=all&q=灯",
+                    "queue, my tickets": "/?view=mine",
                     "ticket page": f"/tickets/{one}",
                     "hotline intake": "/intake",
                 }
-            print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
+            print(f"{'page':44} {'p50 ms':>8} {'p95 ms':>8}")
             for name, path in pages.items():
                 samples = sorted(timed(client, path, args.rounds, warm_up=False))
                 p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-                print(f"{name:34} {statistics.median(samples):8.1f} {p95:8.1f}")
+                print(f"{name:44} {statistics.median(samples):8.1f} {p95:8.1f}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from accounts import service
 from accounts.models import Role
 from casestore.models import Ticket, TicketEvent, TicketStatus
+from casestore.services import search
 from core.clock import utcnow
 from core.db import make_engine, make_sessionmaker, session_scope
 from core.settings import Settings
@@ -93,6 +94,7 @@ def insert_tickets(session: Session, count: int, descriptions: list[str] | None 
             for i in ids
         ],
     )
+    search.reindex(session)  # bulk inserts bypass the session hook that keeps the index
 
 
 def fill(url: str, count: int) -> None:

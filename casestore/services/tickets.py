@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from casestore.models import Ticket, TicketEvent, TicketNumberCounter, TicketStatus
 from casestore.schemas import TicketDraft
+from casestore.services import search
 from casestore.services.attachments import link_pending
 from core import labels
 from core.clock import LOCAL_TZ, add_working_days, utcnow
@@ -53,12 +54,25 @@ class TicketFilter:
     unit: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (grid codes, unit codes)
 
 
+def _anywhere(part: str) -> Any:
+    """``part`` inside the description, the place or the phone number (a scan)."""
+    pattern = f"%{_escape_like(part)}%"
+    return or_(
+        Ticket.description.like(pattern, escape="\\"),
+        Ticket.location_text.like(pattern, escape="\\"),
+        Ticket.contact_phone.like(pattern, escape="\\"),
+    )
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(query: Select[Ticket], f: TicketFilter, now: datetime) -> Select[Ticket]:
-    """``query`` (a select of Ticket) narrowed to the filter."""
+def filtered(
+    query: Select[Ticket], f: TicketFilter, now: datetime, indexed: bool = False
+) -> Select[Ticket]:
+    """``query`` (a select of Ticket) narrowed to the filter; ``indexed``: the database has
+    the text-search index (``search.available``), so ``q`` is looked up, not scanned."""
     if f.grid_scope is not None:
         query = query.where(Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false())
     if f.unit is not None:
@@ -82,15 +96,10 @@ def filtered(query: Select[Ticket], f: TicketFilter, now: datetime) -> Select[Ti
         query = query.where(Ticket.due_at < now, Ticket.status.in_(labels.OPEN_STATUSES))
     if f.q:
         text = f.q.strip()
-        pattern = f"%{_escape_like(text)}%"
-        query = query.where(
-            or_(
-                Ticket.number == text,
-                Ticket.description.like(pattern, escape="\\"),
-                Ticket.location_text.like(pattern, escape="\\"),
-                Ticket.contact_phone.like(pattern, escape="\\"),
-            )
-        )
+        found = search.condition(text) if indexed else None
+        if found is None:  # no index, or a one-character query: a scan, with the same rule
+            found = and_(*(_anywhere(part) for part in search.parts(text)))
+        query = query.where(or_(Ticket.number == text, found))
     return query
 
 
@@ -204,7 +213,7 @@ def list_tickets(
     *, session: Session, filters: TicketFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Ticket], int]:
     """Newest first, and the total count of the filter."""
-    query = filtered(select(Ticket), filters, utcnow())
+    query = filtered(select(Ticket), filters, utcnow(), search.available(session))
     return page(
         session=session,
         query=query.order_by(Ticket.created_at.desc(), Ticket.id.desc()),

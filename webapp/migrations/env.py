@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from alembic import context
 
+from casestore.services.search import TABLE as SEARCH_TABLE
 from core.db import make_engine
 from core.settings import get_settings
 from webapp.schema import metadata
 
 config = context.config
 target_metadata = metadata
+
+
+def include_object(
+    obj: object, name: str | None, kind: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave out what no model describes: the SQLite FTS5 search index and its shadow tables
+    (``casestore.services.search``, created by its own migration)."""
+    return not (kind == "table" and (name or "").startswith(SEARCH_TABLE))
 
 
 def database_url() -> str:
@@ -22,6 +31,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         literal_binds=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -31,7 +41,10 @@ def run_migrations_online() -> None:
     engine = make_engine(database_url())
     with engine.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
