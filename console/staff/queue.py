@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from accounts.models import Role
 from casestore.models import Ticket
 from casestore.services import queue as queue_service
 from console.staff.auth import Staff, StaffDep
 from console.staff.export import cell as cell  # the queue's tests import it from here
 from console.staff.export import export_fields, export_response
 from console.staff.rendering import localtime, render
+from console.staff.roles import ROLES
 from core import labels
 from core.clock import local_midnight, utcnow
 from core.deps import SessionDep, SettingsDep, TaxonomyDep
@@ -37,13 +37,6 @@ VIEW_STATUSES: dict[str, tuple[str, ...]] = {
     "all": (),
     "mine": (),
 }
-# The views each role works from, its default first. Grid workers review nothing: hotline
-# staff review and dispatch, grid workers handle what was dispatched to their grids.
-ROLE_VIEWS: dict[Role, tuple[str, ...]] = {
-    Role.STAFF: ("review", "tasks", "mine", "open", "all"),
-    Role.ADMIN: ("review", "tasks", "mine", "open", "all"),
-    Role.GRID_WORKER: ("tasks", "mine", "open", "all"),
-}
 
 
 def _parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
@@ -60,7 +53,7 @@ def _parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
 class QueueParams:
     """The queue's filters as they come in the URL (shared by the page and the exports)."""
 
-    view: str | None = None  # None: the role's default (ROLE_VIEWS)
+    view: str | None = None  # None: the role's default (roles.ROLES)
     category: str | None = None
     grid: str | None = None
     channel: str | None = None
@@ -106,7 +99,7 @@ def _ancestors(registry: Registry, unit: Unit) -> tuple[str, ...]:
 
 
 def default_view(staff: Staff) -> str:
-    return ROLE_VIEWS[staff.role][0]
+    return ROLES[staff.role].views[0]
 
 
 def queue_filter(
@@ -114,7 +107,7 @@ def queue_filter(
 ) -> queue_service.QueueFilter:
     """The service's filter; problems with the parameters are appended to `errors`."""
     view = p.view or default_view(staff)
-    if view in ROLE_VIEWS[staff.role]:
+    if view in ROLES[staff.role].views:
         statuses = VIEW_STATUSES[view]
     elif view in VIEW_STATUSES:
         errors.append(f"{staff.role_label}没有「{labels.QUEUE_VIEW[view]}」视图")
@@ -215,7 +208,7 @@ def _filter_context(
         ] + grids
     return {
         "params": params,
-        "views": [(v, labels.QUEUE_VIEW[v]) for v in ROLE_VIEWS[staff.role]],
+        "views": [(v, labels.QUEUE_VIEW[v]) for v in ROLES[staff.role].views],
         "statuses": [(s, label) for s, label in labels.STATUS.items() if s != "draft"],
         "categories": [(c.code, c.name) for c in taxonomy.categories]
         + [(UNCLASSIFIED, labels.UNCLASSIFIED)],

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from accounts.models import Role
 from casestore.models import Ticket
 from casestore.schemas import TicketAction
 from casestore.services import attachments as attachment_service
@@ -24,6 +23,7 @@ from console.staff.auth import FormDataDep, FormDep, Staff, StaffDep
 from console.staff.mapsvg import grid_svg
 from console.staff.queue import row_view
 from console.staff.rendering import TicketNotVisibleError, render
+from console.staff.roles import ROLES
 from core import labels
 from core.deps import SessionDep, TaxonomyDep
 from core.taxonomy import Taxonomy
@@ -39,31 +39,12 @@ def reply_templates(path: Path) -> list[dict[str, str]]:
         return list(yaml.safe_load(fh)["templates"])
 
 
-# What each role may do on a ticket (besides rating, which is the resident's). Grid workers
-# handle what was dispatched to them: they start, reply, resolve, escalate, send it back
-# (退回) or ask for more time (申请延期). Review, correction, dispatch, transfer, merging,
-# rejection, closure, urging, follow-up calls and reopening are the hotline's; a unit
-# without an account of its own returns a ticket or asks for more time through the hotline.
-# Approving extensions and supervision (督办) are the supervisors' (admins).
-GRID_WORKER_ACTIONS = frozenset(
-    {"start", "reply", "resolve", "escalate", "return", "request_extension"}
-)
-SUPERVISOR_ACTIONS = frozenset({"approve_extension", "deny_extension", "supervise"})
-
-
 # Actions whose form takes a photo of the result (办理照片).
 PHOTO_ACTIONS = frozenset({"resolve"})
 
 
 class RoleActionError(Exception):
     """The signed-in role may not take this action (403, shown on the ticket page)."""
-
-
-def role_actions(role: Role) -> frozenset[str]:
-    if role == Role.GRID_WORKER:
-        return GRID_WORKER_ACTIONS
-    every = frozenset(lifecycle.ALLOWED_FROM) - {"rate"}
-    return every if role == Role.ADMIN else every - SUPERVISOR_ACTIONS
 
 
 def photo_groups(ticket: Ticket) -> list[tuple[str, list[Any]]]:
@@ -130,7 +111,7 @@ def _ticket_context(
         ],
         "events": ticket.events,
         "photo_groups": photo_groups(ticket),
-        "allowed": lifecycle.available(ticket) & role_actions(staff.role),
+        "allowed": lifecycle.available(ticket) & ROLES[staff.role].actions,
         "departments": lifecycle.departments(taxonomy),
         "taxonomy": taxonomy,
         "registry": registry,  # grid codes in the history show as names
@@ -184,7 +165,7 @@ def ticket_action(
     entered = {k: v for k, v in fields.items() if k not in {"csrf_token", "submit"}}
     action: TicketAction | None = None
     try:
-        if fields.get("action") in set(lifecycle.ALLOWED_FROM) - role_actions(staff.role):
+        if fields.get("action") in set(lifecycle.ALLOWED_FROM) - ROLES[staff.role].actions:
             name = labels.label(labels.ACTION, fields["action"])
             raise RoleActionError(f"{staff.role_label}不能执行「{name}」")
         if fields.get("action") == "correct" and "subcategory" in fields:
