@@ -4,13 +4,15 @@ The console's search box finds a ticket by any part of its description, place or
 number. A ``LIKE '%…%'`` scan read every description: 407 ms at 100,000 tickets, over the
 console's 300 ms. Chinese has no spaces to cut words at, and the most common searches are
 two characters long (井盖, 路灯, 噪音), too short for a trigram index, so each text is indexed
-as its overlapping character pairs ("下水道堵了" → 下水 水道 道堵 堵了), and a search is the
-phrase of the query's pairs: every ticket that contains the query, from the index alone.
+as its overlapping character pairs plus its last character ("下水道堵了" → 下水 水道 道堵 堵了
+了), and a search is the phrase of the query's pairs: every ticket that contains the query,
+from the index alone. A one-character search is a prefix search ("灯" → every pair that starts
+with 灯, and 灯 alone where it ended a run): every place the character occurs.
 
 Texts are normalised first (half-width, simplified characters, lower case), so 下水道 also
 finds 下水道; punctuation and spaces split a text into runs, and a query's runs must all be
-found. A query with no run of two or more characters, and databases without the index
-(PostgreSQL), fall back to the scan. The index is kept by the session hook below; bulk
+found. A query of punctuation only, and databases without the index (PostgreSQL), fall back to
+the scan. The index is kept by the session hook below; bulk
 inserts that bypass the ORM call ``reindex``.
 """
 
@@ -37,12 +39,14 @@ def _runs(value: str | None) -> list[str]:
 
 
 def terms(*texts: str | None) -> str:
-    """A ticket's text as index terms: every run's character pairs (a one-character run as
-    itself), space-separated; no pair crosses punctuation or a field's end."""
+    """A ticket's text as index terms: every run's character pairs, then its last character
+    (so every character starts a term), space-separated; no pair crosses punctuation or a
+    field's end."""
     words: list[str] = []
     for value in texts:
         for run in _runs(value):
-            words.extend([run] if len(run) == 1 else (run[i : i + 2] for i in range(len(run) - 1)))
+            words.extend(run[i : i + 2] for i in range(len(run) - 1))
+            words.append(run[-1])
     return " ".join(words)
 
 
@@ -54,15 +58,16 @@ def parts(query: str) -> list[str]:
 
 
 def match_query(query: str) -> str | None:
-    """The FTS5 query for a search: the phrase of each run's pairs, all of them required.
-
-    None when no run has two characters (the index cannot answer: the caller scans).
-    """
-    runs = [run for run in _runs(query) if len(run) >= 2]
+    """The FTS5 query for a search: the phrase of each run's pairs (a one-character run: the
+    terms it starts), all of them required. None for a query of punctuation only."""
+    runs = _runs(query)
     if not runs:
         return None
     return " AND ".join(
-        '"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"' for run in runs
+        f'"{run}"*'
+        if len(run) == 1
+        else '"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"'
+        for run in runs
     )
 
 

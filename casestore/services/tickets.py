@@ -97,7 +97,7 @@ def filtered(
     if f.q:
         text = f.q.strip()
         found = search.condition(text) if indexed else None
-        if found is None:  # no index, or a one-character query: a scan, with the same rule
+        if found is None:  # no index, or punctuation only: a scan, with the same rule
             found = and_(*(_anywhere(part) for part in search.parts(text)))
         query = query.where(or_(Ticket.number == text, found))
     return query

@@ -16,13 +16,13 @@ from tests.app_fixtures import draft_body
 
 
 def test_terms_are_character_pairs_that_never_cross_punctuation_or_fields() -> None:
-    pairs = "下水 水道 道堵 堵了 玉林 林北 北路 路1 18 8号"
+    pairs = "下水 水道 道堵 堵了 了 玉林 林北 北路 路1 18 8号 号"
     assert search.terms("下水道堵了！", "玉林北路18号") == pairs
     assert search.terms("灯", None, "") == "灯"
-    assert search.terms("ＡＢ下水道") == "ab b下 下水 水道"  # full-width, lower case
+    assert search.terms("ＡＢ下水道") == "ab b下 下水 水道 道"  # full-width, lower case
     assert search.match_query("下水道") == '"下水 水道"'
     assert search.match_query("玉林 下水道") == '"玉林" AND "下水 水道"'
-    assert search.match_query("灯") is None and search.match_query("！？") is None
+    assert search.match_query("灯") == '"灯"*' and search.match_query("！？") is None
 
 
 def file(session: Session, taxonomy: Taxonomy, n: int, **fields: Any) -> str:
@@ -52,7 +52,9 @@ def test_search_finds_what_the_scan_found(session: Session, taxonomy: Taxonomy) 
     assert found(session, "0000") == {light}  # part of the phone number
     assert found(session, "玉林北路") == {drain}
     assert found(session, "玉林 堵了") == {drain}  # every run is required
-    assert found(session, "灯") == {light}  # one character: the scan
+    assert found(session, "灯") == {light}  # one character: the terms it starts
+    assert found(session, "天") == {drain}  # also where it ends a run (三天)
+    assert found(session, "！") == set()  # punctuation only: the scan
     assert found(session, light) == {light}  # the ticket number itself
     assert found(session, "水道堵了三天玉林") == set()  # no pair across fields
     assert found(session, '下水道" OR "路灯') == set()  # quotes are not FTS5 syntax here
