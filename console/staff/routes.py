@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from console.staff import intake, login, queue, taxonomy, tickets, training, users
+from console.staff import intake, login, queue, records, taxonomy, tickets, training, users
 from console.staff.rendering import install_error_pages
 
 ROUTERS: tuple[APIRouter, ...] = (
     login.router,
     queue.router,
     tickets.router,
+    records.router,
     intake.router,
     users.router,
     training.router,

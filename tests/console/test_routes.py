@@ -22,6 +22,7 @@ PAGES = {
     ("GET", "/tickets/{number}"),
     ("POST", "/tickets/{number}/actions"),
     ("GET", "/tickets/{number}/photos/{attachment_id}"),
+    ("GET", "/tickets/{number}/records/{kind}"),
     ("GET", "/intake"),
     ("POST", "/intake"),
     ("POST", "/intake/suggest"),
@@ -49,7 +50,9 @@ def test_the_routers_hold_every_page() -> None:
 def test_the_app_mounts_the_pages_and_their_error_pages(client: TestClient) -> None:
     """Signed out, every page sends the browser to the login form (a handler of install)."""
     for method, path in sorted(PAGES - {("GET", "/login"), ("POST", "/login")}):
-        url = path.format(fmt="csv", number="2026112600001", attachment_id=1, user_id=1)
+        url = path.format(
+            fmt="csv", number="2026112600001", attachment_id=1, user_id=1, kind="resident"
+        )
         response = client.request(method, url, follow_redirects=False)
         expected = 303 if method == "GET" else 401
         assert response.status_code == expected, (method, url, response.status_code)
@@ -61,6 +64,7 @@ def test_the_app_mounts_the_pages_and_their_error_pages(client: TestClient) -> N
         "console.staff.routes",
         "console.staff.rendering",
         "console.staff.tickets",
+        "console.staff.records",
         "console.staff.users",
         "console.staff.training",
         "console.staff.taxonomy",
