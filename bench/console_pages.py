@@ -149,6 +149,8 @@ def main() -> None:
                     "queue, text search, one character (a scan)": "/?view=all&q=灯",
                     "queue, my tickets": "/?view=mine",
                     "ticket page": f"/tickets/{one}",
+                    "民生档案, resident": f"/tickets/{one}/records/resident",
+                    "民生档案, place": f"/tickets/{one}/records/place",
                     "hotline intake": "/intake",
                 }
             print(f"{'page':44} {'p50 ms':>8} {'p95 ms':>8}")
