@@ -126,6 +126,11 @@ def main() -> None:
         )
         with TestClient(create_app(settings)) as client:
             login(client)
+            # Start-up builds the place resolver in the background (jieba's dictionary, about
+            # a second of CPU; bench/start.py times start-up): pages are timed after it.
+            started = time.perf_counter()
+            client.app.state.warming.join()  # type: ignore[attr-defined]
+            print(f"{'place resolver built at start-up':34} {time.perf_counter() - started:8.1f} s")
             print(f"{platform.node()} · {os.cpu_count()} cores · {url.split(':')[0]}")
             cold = timed(client, "/admin/training/data", 1, warm_up=False)[0]
             print(f"{'data page, first view (cold)':34} {cold:8.1f} ms")
@@ -146,7 +151,7 @@ def main() -> None:
                     "queue, all, last page": f"/?view=all&page={last}",
                     "queue, text search": "/?view=all&q=下水道",
                     "queue, text search, two characters": "/?view=all&q=井盖",
-                    "queue, text search, one character (a scan)": "/?view=all&q=灯",
+                    "queue, text search, one character": "/?view=all&q=灯",
                     "queue, my tickets": "/?view=mine",
                     "ticket page": f"/tickets/{one}",
                     "民生档案, resident": f"/tickets/{one}/records/resident",
