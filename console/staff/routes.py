@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from console.staff import intake, login, queue, records, taxonomy, tickets, training, users
+from console.staff import (
+    dashboard,
+    intake,
+    login,
+    queue,
+    records,
+    taxonomy,
+    tickets,
+    training,
+    users,
+)
 from console.staff.rendering import install_error_pages
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -12,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     queue.router,
     tickets.router,
     records.router,
+    dashboard.router,
     intake.router,
     users.router,
     training.router,

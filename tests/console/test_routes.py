@@ -23,6 +23,7 @@ PAGES = {
     ("POST", "/tickets/{number}/actions"),
     ("GET", "/tickets/{number}/photos/{attachment_id}"),
     ("GET", "/tickets/{number}/records/{kind}"),
+    ("GET", "/dashboard"),
     ("GET", "/intake"),
     ("POST", "/intake"),
     ("POST", "/intake/suggest"),
