@@ -81,7 +81,7 @@ def test_a_grid_worker_works_a_task_on_a_phone(browser: Browser, stack: Stack) -
 
     desk = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True).new_page()
     login(desk, stack.app_url, ADMIN)
-    for path in ("/", "/?view=tasks", "/intake", f"/tickets/{number}"):
+    for path in ("/", "/?view=tasks", "/intake", f"/tickets/{number}", "/dashboard"):
         desk.goto(stack.app_url + path)
         fits(desk)
     shot(desk, "phone-03-intake")
