@@ -3,7 +3,7 @@ tickets in the queue."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from casestore.services import stats
 from console.staff.auth import StaffDep
+from console.staff.queue import parse_date
 from console.staff.rendering import render
 from core.clock import LOCAL_TZ, local_midnight, utcnow
 from core.deps import SessionDep, TaxonomyDep
@@ -20,16 +21,6 @@ from grids.api import RegistryDep
 router = APIRouter(tags=["console"], include_in_schema=False)
 
 MAX_DAYS = 366
-
-
-def _day(value: str | None, default: date, what: str, errors: list[str]) -> date:
-    if not value:
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.append(f"{what}格式应为 年-月-日，例如 2026-11-26")
-        return default
 
 
 def percent(value: float | None) -> str:
@@ -48,8 +39,8 @@ def dashboard(
 ) -> HTMLResponse:
     errors: list[str] = []
     today = utcnow().astimezone(LOCAL_TZ).date()
-    first = _day(since, today.replace(day=1), "开始日期", errors)
-    last = _day(until, today, "结束日期", errors)
+    first = parse_date(since, "开始日期", errors) or today.replace(day=1)
+    last = parse_date(until, "结束日期", errors) or today
     if last < first:
         errors.append("结束日期不能早于开始日期")
         first, last = today.replace(day=1), today

@@ -39,7 +39,7 @@ VIEW_STATUSES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
+def parse_date(value: str | None, what: str, errors: list[str]) -> date | None:
     if not value:
         return None
     try:
@@ -117,8 +117,8 @@ def queue_filter(
     else:
         errors.append("未知的状态筛选")
         statuses = ()
-    since = _parse_date(p.since, "开始日期", errors)
-    until = _parse_date(p.until, "结束日期", errors)  # inclusive: up to the next midnight
+    since = parse_date(p.since, "开始日期", errors)
+    until = parse_date(p.until, "结束日期", errors)  # inclusive: up to the next midnight
     return queue_service.QueueFilter(
         tasks=view == "tasks",
         actor=staff.actor if view == "mine" else None,
