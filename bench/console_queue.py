@@ -94,7 +94,8 @@ def insert_tickets(session: Session, count: int, descriptions: list[str] | None 
             for i in ids
         ],
     )
-    search.reindex(session)  # bulk inserts bypass the session hook that keeps the index
+    # Bulk inserts bypass the session hook that keeps the search index.
+    search.reindex(session.connection())
 
 
 def fill(url: str, count: int) -> None:

@@ -12,8 +12,8 @@ with 灯, and 灯 alone where it ended a run): every place the character occurs.
 Texts are normalised first (half-width, simplified characters, lower case), so 下水道 also
 finds 下水道; punctuation and spaces split a text into runs, and a query's runs must all be
 found. A query of punctuation only, and databases without the index (PostgreSQL), fall back to
-the scan. The index is kept by the session hook below; bulk
-inserts that bypass the ORM call ``reindex``.
+the scan. The index is kept by the session hook below; bulk inserts that bypass the ORM, and
+the migration that creates the index, call ``reindex``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, event, inspect, text
+from sqlalchemy import Connection, Integer, event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from casestore.models import Ticket
@@ -32,10 +32,16 @@ TABLE = "ticket_fts"  # FTS5: rowid = ticket.id, terms = the bigrams (migration 
 CREATE = f"CREATE VIRTUAL TABLE {TABLE} USING fts5(terms, tokenize = 'unicode61')"
 INDEXED_FIELDS = ("description", "location_text", "contact_phone")
 _RUN = re.compile(r"[^\W_]+")  # letters and digits of any script; the rest separates runs
+_INSERT = text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (:id, :terms)")
 
 
 def _runs(value: str | None) -> list[str]:
     return _RUN.findall(normalize(value or "").lower())
+
+
+def _pairs(run: str) -> list[str]:
+    """ "下水道" → ["下水", "水道"]."""
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def terms(*texts: str | None) -> str:
@@ -45,8 +51,7 @@ def terms(*texts: str | None) -> str:
     words: list[str] = []
     for value in texts:
         for run in _runs(value):
-            words.extend(run[i : i + 2] for i in range(len(run) - 1))
-            words.append(run[-1])
+            words += [*_pairs(run), run[-1]]
     return " ".join(words)
 
 
@@ -64,26 +69,21 @@ def match_query(query: str) -> str | None:
     if not runs:
         return None
     return " AND ".join(
-        f'"{run}"*'
-        if len(run) == 1
-        else '"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"'
-        for run in runs
+        f'"{run}"*' if len(run) == 1 else '"' + " ".join(_pairs(run)) + '"' for run in runs
     )
 
 
 def available(session: Session) -> bool:
     """Whether this database has the index (SQLite, migrated); PostgreSQL scans."""
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
+    return _has_index(session.connection())
+
+
+def _has_index(connection: Connection) -> bool:
+    if connection.dialect.name != "sqlite":
         return False
-    found = (
-        session.connection()
-        .execute(
-            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"),
-            {"name": TABLE},
-        )
-        .first()
-    )
+    found = connection.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"), {"name": TABLE}
+    ).first()
     return found is not None
 
 
@@ -101,31 +101,24 @@ def _write(session: Session, rows: list[dict[str, Any]]) -> None:
     connection = session.connection()
     ids = [{"id": row["id"]} for row in rows]
     connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), ids)
-    connection.execute(text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (:id, :terms)"), rows)
+    connection.execute(_INSERT, rows)
 
 
-def reindex(session: Session, batch: int = 2000) -> int:
-    """Rebuild the whole index from the ticket table (after bulk inserts, on migration)."""
-    if not available(session):
+def reindex(connection: Connection, batch: int = 2000) -> int:
+    """Rebuild the whole index from the ticket table (after bulk inserts, on migration);
+    how many tickets it holds. Nothing to do where there is no index."""
+    if not _has_index(connection):
         return 0
-    connection = session.connection()
     connection.execute(text(f"DELETE FROM {TABLE}"))
-    columns = (Ticket.id, *(getattr(Ticket, name) for name in INDEXED_FIELDS))
+    columns = [Ticket.__table__.c.id, *(Ticket.__table__.c[name] for name in INDEXED_FIELDS)]
     done, last = 0, 0
     while True:
-        chunk = session.execute(
-            Ticket.__table__.select()
-            .with_only_columns(*columns)
-            .where(Ticket.id > last)
-            .order_by(Ticket.id)
-            .limit(batch)
+        chunk = connection.execute(
+            select(*columns).where(columns[0] > last).order_by(columns[0]).limit(batch)
         ).all()
         if not chunk:
             return done
-        connection.execute(
-            text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (:id, :terms)"),
-            [{"id": row[0], "terms": terms(*row[1:])} for row in chunk],
-        )
+        connection.execute(_INSERT, [{"id": row[0], "terms": terms(*row[1:])} for row in chunk])
         done += len(chunk)
         last = chunk[-1][0]
 

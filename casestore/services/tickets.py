@@ -68,6 +68,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def uses_index(session: Session, f: TicketFilter) -> bool:
+    """Whether ``filtered`` should look ``f.q`` up in the search index (asked only when there
+    is something to search)."""
+    return bool(f.q) and search.available(session)
+
+
 def filtered(
     query: Select[Ticket], f: TicketFilter, now: datetime, indexed: bool = False
 ) -> Select[Ticket]:
@@ -213,7 +219,7 @@ def list_tickets(
     *, session: Session, filters: TicketFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Ticket], int]:
     """Newest first, and the total count of the filter."""
-    query = filtered(select(Ticket), filters, utcnow(), search.available(session))
+    query = filtered(select(Ticket), filters, utcnow(), uses_index(session, filters))
     return page(
         session=session,
         query=query.order_by(Ticket.created_at.desc(), Ticket.id.desc()),

@@ -78,5 +78,5 @@ def test_the_index_is_read_not_the_descriptions(session: Session, taxonomy: Taxo
     session.flush()
     session.execute(text("UPDATE ticket SET description = '改过的内容，不经过应用'"))
     assert len(found(session, "下水道")) == 1  # what the index says, not a LIKE
-    assert search.reindex(session) == 1
+    assert search.reindex(session.connection()) == 1
     assert found(session, "下水道") == set()

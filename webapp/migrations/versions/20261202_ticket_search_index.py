@@ -12,41 +12,25 @@ fills it from the tickets there are. PostgreSQL keeps the scan (no table is crea
 from collections.abc import Sequence
 
 from alembic import op
-from sqlalchemy import text
 
 revision: str = "6a2f0c9d8e14"
 down_revision: str | None = "4d7e9a1c2b60"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLE = "ticket_fts"
-
 
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         return
-    from casestore.services.search import CREATE, terms  # the same rules as the live index
+    from casestore.services import search  # the same rules as the live index
 
-    op.execute(CREATE)
-    last = 0
-    while True:
-        rows = bind.execute(
-            text(
-                "SELECT id, description, location_text, contact_phone FROM ticket "
-                "WHERE id > :last ORDER BY id LIMIT 2000"
-            ),
-            {"last": last},
-        ).all()
-        if not rows:
-            break
-        bind.execute(
-            text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (:id, :terms)"),
-            [{"id": row[0], "terms": terms(*row[1:])} for row in rows],
-        )
-        last = rows[-1][0]
+    op.execute(search.CREATE)
+    search.reindex(bind)
 
 
 def downgrade() -> None:
+    from casestore.services import search
+
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"DROP TABLE {TABLE}")
+        op.execute(f"DROP TABLE {search.TABLE}")
