@@ -1,7 +1,7 @@
 """民生档案: every request of one resident, and of one place, across tickets.
 
-A resident is known by the phone number they left, or by their chat identity (the Telegram or
-web-chat conversation) when they left none; tickets filed anonymously belong to nobody's record
+A resident's record holds the tickets with the same phone number or the same chat identity
+(the Telegram or web-chat conversation); tickets filed anonymously belong to nobody's record
 and are never joined to one. A place is the ticket's place as written (spaces and punctuation
 aside), within the same grid, or the same community or street queue when no grid is known.
 Both are keyed by a ticket number, so a phone number never appears in a URL.
@@ -33,15 +33,14 @@ class Record:
     satisfied: int  # 满意 and 基本满意
 
 
-def resident_key(ticket: Ticket) -> tuple[str, str] | None:
-    """("phone", number) or ("conversation", id); None for an anonymous ticket."""
-    if ticket.anonymous:
-        return None
-    if ticket.contact_phone:
-        return ("phone", ticket.contact_phone)
-    if ticket.conversation_id:
-        return ("conversation", ticket.conversation_id)
-    return None
+def has_resident_record(ticket: Ticket) -> bool:
+    """Not anonymous, and a phone number or a chat identity to find the resident by."""
+    return not ticket.anonymous and bool(ticket.contact_phone or ticket.conversation_id)
+
+
+def has_place_record(ticket: Ticket) -> bool:
+    """A place written down, and a grid or an area to look for it in."""
+    return bool(place_key(ticket.location_text)) and bool(ticket.grid_code or ticket.area_code)
 
 
 def place_key(text: str) -> str:
@@ -52,8 +51,7 @@ def place_key(text: str) -> str:
 def resident_record(
     session: Session, ticket: Ticket, grid_scope: tuple[str, ...] | None = None
 ) -> Record | None:
-    key = resident_key(ticket)
-    if key is None:
+    if not has_resident_record(ticket):
         return None
     same = []
     if ticket.contact_phone:
@@ -66,9 +64,9 @@ def resident_record(
 def place_record(
     session: Session, ticket: Ticket, grid_scope: tuple[str, ...] | None = None
 ) -> Record | None:
-    key = place_key(ticket.location_text)
-    if not key or not (ticket.grid_code or ticket.area_code):
+    if not has_place_record(ticket):
         return None
+    key = place_key(ticket.location_text)
     where = (
         Ticket.grid_code == ticket.grid_code
         if ticket.grid_code

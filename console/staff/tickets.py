@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from casestore.models import Ticket
 from casestore.schemas import TicketAction
 from casestore.services import attachments as attachment_service
-from casestore.services import lifecycle
+from casestore.services import lifecycle, records
 from casestore.services import queue as queue_service
 from casestore.services import tickets as ticket_service
 from console.staff.auth import FormDataDep, FormDep, Staff, StaffDep
@@ -111,6 +111,10 @@ def _ticket_context(
         ],
         "events": ticket.events,
         "photo_groups": photo_groups(ticket),
+        "records": {  # 民生档案 links: the rules of casestore.services.records
+            "resident": records.has_resident_record(ticket),
+            "place": records.has_place_record(ticket),
+        },
         "allowed": lifecycle.available(ticket) & ROLES[staff.role].actions,
         "departments": lifecycle.departments(taxonomy),
         "taxonomy": taxonomy,
