@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -120,11 +120,16 @@ def figures(
     )
 
 
+def _chunks(ids: list[int], size: int = 5000) -> Iterator[list[int]]:
+    """Ticket ids a few thousand at a time (bound parameters per statement stay few)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _first_event(session: Session, ids: list[int], kind: str) -> dict[int, datetime]:
     """Ticket id → when its first event of ``kind`` happened (for the given tickets)."""
     found: dict[int, datetime] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for chunk in _chunks(ids):
         rows = session.execute(
             select(TicketEvent.ticket_id, func.min(TicketEvent.created_at))
             .where(TicketEvent.kind == kind, TicketEvent.ticket_id.in_(chunk))
@@ -139,8 +144,7 @@ def _reopened(session: Session, ids: list[int]) -> set[int]:
     follow-up call that said 问题没解决 (its event records the move to reopened)."""
     found: set[int] = set()
     kinds = ("reopened", "rated", "followed_up")
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for chunk in _chunks(ids):
         for ticket_id, kind, data in session.execute(
             select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.data).where(
                 TicketEvent.kind.in_(kinds), TicketEvent.ticket_id.in_(chunk)
