@@ -33,6 +33,9 @@ class User(Base):  # 坐席账号
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     grid_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The unit (street, community or district) a staff member works for: they see its grids
+    # only. None: the whole city (the 12345 hotline centre). Grid workers use grid_codes.
+    unit_code: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

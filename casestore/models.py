@@ -1,15 +1,17 @@
-"""The case store's tables: tickets (工单), their append-only events, attachments and the
-notifications that channels deliver to residents."""
+"""The case store's tables: tickets (工单), their append-only events, attachments, the
+notifications that channels deliver to residents, and the analytics tables (daily counts,
+early-warning alerts and the staff's notices)."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -91,6 +93,8 @@ class Ticket(Base):  # 工单
     # 延期申请 waiting for approval: working days asked for and why (None: no request open).
     extension_days: Mapped[int | None] = mapped_column(Integer)
     extension_reason: Mapped[str | None] = mapped_column(String(200))
+    # 风险等级 of a dispute (矛盾纠纷): red, orange, yellow, blue (labels.RISK_GRADE).
+    risk_grade: Mapped[str | None] = mapped_column(String(8))
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
@@ -100,6 +104,10 @@ class Ticket(Base):  # 工单
     )
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_ticket_created_at", "created_at"),  # periods of the dashboard and warnings
+        Index("ix_ticket_updated_at", "updated_at"),  # the daily counts' refresh
+    )
 
 
 class TicketEvent(Base):  # 工单事件 (append-only audit)
@@ -172,3 +180,113 @@ class Notification(Base):  # 通知（发给市民的消息，由渠道取走投
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     ticket: Mapped[Ticket] = relationship()
+
+
+HOUR_BUCKETS = (1, 2, 4, 8, 24, 48, 72, 120, 240)  # upper bounds (hours); the last bucket is open
+
+
+class TicketDay(Base):  # 统计日表 — pre-aggregated daily counts of the tickets filed that day
+    """One row per filing day (local date) × grid × category × subcategory × channel ×
+    department × assignee: the counts behind the dashboard, the warnings and the assessment.
+
+    Rebuilt for a day whenever one of that day's tickets changed (casestore.services.rollup).
+    Empty strings stand for "none" so that the key has no NULLs. ``dispatch_h<i>`` and
+    ``close_h<i>`` count the tickets whose time to first dispatch / to closure fell into
+    ``HOUR_BUCKETS`` bucket i (medians are read from these).
+    """
+
+    __tablename__ = "ticket_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subcategory: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(100), primary_key=True)
+    filed: Mapped[int] = mapped_column(Integer, default=0)  # 受理量
+    valid: Mapped[int] = mapped_column(Integer, default=0)  # 有效工单
+    responded: Mapped[int] = mapped_column(Integer, default=0)  # 及时响应
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)  # 已派单
+    closed: Mapped[int] = mapped_column(Integer, default=0)  # 已办结
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)  # 按时办结
+    closed_late: Mapped[int] = mapped_column(Integer, default=0)  # 超期办结
+    solved: Mapped[int] = mapped_column(Integer, default=0)  # 已解决
+    rated: Mapped[int] = mapped_column(Integer, default=0)  # 已评价
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)  # 满意、基本满意
+    unsatisfied: Mapped[int] = mapped_column(Integer, default=0)  # 不满意
+    reopened: Mapped[int] = mapped_column(Integer, default=0)  # 重新办理
+    repeated: Mapped[int] = mapped_column(Integer, default=0)  # 重复诉求
+    dispatch_h0: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h1: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h2: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h3: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h4: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h5: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h6: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h7: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h8: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h9: Mapped[int] = mapped_column(Integer, default=0)
+    close_h0: Mapped[int] = mapped_column(Integer, default=0)
+    close_h1: Mapped[int] = mapped_column(Integer, default=0)
+    close_h2: Mapped[int] = mapped_column(Integer, default=0)
+    close_h3: Mapped[int] = mapped_column(Integer, default=0)
+    close_h4: Mapped[int] = mapped_column(Integer, default=0)
+    close_h5: Mapped[int] = mapped_column(Integer, default=0)
+    close_h6: Mapped[int] = mapped_column(Integer, default=0)
+    close_h7: Mapped[int] = mapped_column(Integer, default=0)
+    close_h8: Mapped[int] = mapped_column(Integer, default=0)
+    close_h9: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        Index("ix_ticket_day_grid", "grid_code", "day"),
+        Index("ix_ticket_day_category", "category", "day"),
+    )
+
+
+class RollupState(Base):  # 统计日表的刷新进度
+    """How far the daily counts are refreshed: tickets updated after ``refreshed_to`` are not
+    yet counted (one row, name "ticket_day")."""
+
+    __tablename__ = "rollup_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    refreshed_to: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Alert(Base):  # 预警
+    """An early warning: a burst of one category in one place, several residents reporting
+    the same problem, a resident or address coming back again and again, or a dispute graded
+    red or orange. ``key`` identifies what it is about (the job raises each one once)."""
+
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # labels.ALERT_KIND
+    level: Mapped[str] = mapped_column(String(8))  # labels.RISK_GRADE: red/orange/yellow/blue
+    title: Mapped[str] = mapped_column(String(200))  # 预警内容, in Chinese
+    day: Mapped[date] = mapped_column(Date, index=True)  # the day it is about
+    grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    unit_code: Mapped[str | None] = mapped_column(String(32))  # community or street, if wider
+    category: Mapped[str | None] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=0)  # tickets behind it
+    expected: Mapped[float | None] = mapped_column(Float)  # baseline (bursts)
+    score: Mapped[float | None] = mapped_column(Float)  # p-value (bursts) or similarity
+    ticket_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(500))  # 处置说明
+
+
+class StaffNotice(Base):  # 坐席通知 — what the console shows a staff member (an alert)
+    __tablename__ = "staff_notice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    text: Mapped[str] = mapped_column(String(300))
+    link: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

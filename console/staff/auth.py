@@ -17,6 +17,7 @@ from accounts.models import Role
 from core import labels
 from core.deps import SessionDep
 from core.secret import same_secret
+from grids.api import get_registry
 
 COOKIE = "petition_session"
 
@@ -41,6 +42,12 @@ class Staff:
     role: Role
     grid_codes: tuple[str, ...]
     csrf_token: str
+    unit_code: str | None = None  # a staff member's street (or community, district)
+    unit_grids: tuple[str, ...] = ()  # the grids of that unit
+
+    @property
+    def admin(self) -> bool:
+        return self.role == Role.ADMIN
 
     @property
     def actor(self) -> str:
@@ -52,8 +59,13 @@ class Staff:
 
     @property
     def grid_scope(self) -> tuple[str, ...] | None:
-        """Grid workers see only their own grids; staff and admins see all."""
-        return self.grid_codes if self.role == Role.GRID_WORKER else None
+        """Grid workers see only their own grids; staff of a street (community, district) the
+        grids of that unit; the hotline centre's staff and admins see all."""
+        if self.role == Role.GRID_WORKER:
+            return self.grid_codes
+        if self.role == Role.STAFF and self.unit_code:
+            return self.unit_grids
+        return None
 
     def sees_grid(self, grid_code: str | None) -> bool:
         return self.grid_scope is None or (grid_code or "") in self.grid_scope
@@ -67,6 +79,9 @@ def staff_from_request(request: Request, session: Session) -> Staff | None:
     if row is None:
         return None
     user = row.user
+    unit_grids: tuple[str, ...] = ()
+    if user.unit_code:
+        unit_grids = tuple(g.code for g in get_registry(request).grids_within(user.unit_code))
     return Staff(
         user_id=user.id,
         username=user.username,
@@ -74,6 +89,8 @@ def staff_from_request(request: Request, session: Session) -> Staff | None:
         role=Role(user.role),
         grid_codes=tuple(user.grid_codes or ()),
         csrf_token=row.csrf_token,
+        unit_code=user.unit_code,
+        unit_grids=unit_grids,
     )
 
 
