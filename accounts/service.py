@@ -38,10 +38,15 @@ def create_user(
     password: str,
     role: Role,
     grid_codes: list[str] | None = None,
+    unit_code: str | None = None,
     registry: Registry | None = None,
     actor: str = "system",
 ) -> User:
-    """Create an active account; audited as ``user_create`` by ``actor``."""
+    """Create an active account; audited as ``user_create`` by ``actor``.
+
+    ``unit_code``: the street (community, district) a staff member works for; they then see
+    that unit's grids only (the dashboard, the queue). None: the whole city.
+    """
     if not USERNAME_RE.match(username):
         raise UserError("用户名只能包含字母、数字、点、下划线和短横线，长度3到64")
     if len(password) < MIN_PASSWORD:
@@ -54,6 +59,14 @@ def create_user(
     unknown = [c for c in codes if registry is not None and c not in registry.grids]
     if unknown:
         raise UserError(f"未知的网格编码：{'、'.join(unknown)}")
+    unit_code = (unit_code or "").strip() or None
+    if unit_code is not None:
+        if role != Role.STAFF:
+            raise UserError(
+                "只有话务员账号可以指定所属街道（社区）；网格员按负责网格，管理员看全部"
+            )
+        if registry is not None and unit_code not in registry.units:
+            raise UserError(f"未知的街道（社区）编码：{unit_code}")
     if session.scalars(select(User).where(User.username == username)).first():
         raise UserError(f"用户名 {username} 已存在")
     user = User(
@@ -62,6 +75,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role.value,
         grid_codes=codes,
+        unit_code=unit_code,
         active=True,
         created_at=utcnow(),
     )
@@ -73,7 +87,12 @@ def create_user(
         action="user_create",
         object_type="user",
         object_id=user.id,
-        data={"username": username, "role": role.value, "grid_codes": codes},
+        data={
+            "username": username,
+            "role": role.value,
+            "grid_codes": codes,
+            "unit_code": unit_code,
+        },  # fmt: skip
     )
     return user
 

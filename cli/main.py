@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.STAFF.value)
     create.add_argument("--grid", action="append", help="grid code (grid workers; repeatable)")
     create.add_argument(
+        "--unit", help="street (community, district) code of a staff member: they see its grids"
+    )
+    create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(func=users.cmd_create)

@@ -34,6 +34,7 @@ def cmd_create(args: argparse.Namespace) -> None:
                 password=password,
                 role=Role(args.role),
                 grid_codes=args.grid or [],
+                unit_code=args.unit,
                 registry=load_registry(current.data_dir / "grids"),
             )
             label = labels.ROLE[Role(user.role)]

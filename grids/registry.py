@@ -120,6 +120,17 @@ class Registry:
         """The grids of a district, street or community."""
         return [g for g in self.grids.values() if g.within(unit_code)]
 
+    def units_within(self, unit_code: str) -> tuple[str, ...]:
+        """The unit and every unit below it (a street's communities and villages)."""
+        found = []
+        for unit in self.units.values():
+            code: str | None = unit.code
+            while code is not None and code != unit_code:
+                code = self.units[code].parent if code in self.units else None
+            if code == unit_code:
+                found.append(unit.code)
+        return tuple(sorted(found))
+
     def lowest_common_unit(self, grid_codes: list[str]) -> Unit | None:
         """The smallest unit holding every one of the grids (None when they share none)."""
         chains = [[step["code"] for step in self.chain(code)[1:]] for code in grid_codes]

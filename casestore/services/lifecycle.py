@@ -78,10 +78,14 @@ class Context:
     registry: Registry
     # The grids the actor may see (a grid worker's); None: every ticket (staff, the API).
     grid_scope: tuple[str, ...] | None = None
+    # Units whose tickets without a grid the actor also sees (a street's staff).
+    area_scope: tuple[str, ...] | None = None
 
     def sees(self, ticket: Ticket) -> bool:
-        """The same rule as opening a ticket: inside the actor's grids."""
-        return self.grid_scope is None or (ticket.grid_code or "") in self.grid_scope
+        """The same rule as opening a ticket: inside the actor's grids (or areas)."""
+        if self.grid_scope is None or (ticket.grid_code or "") in self.grid_scope:
+            return True
+        return not ticket.grid_code and (ticket.area_code or "") in (self.area_scope or ())
 
 
 def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:

@@ -50,6 +50,8 @@ class TicketFilter:
     overdue: bool = False
     q: str | None = None
     grid_scope: tuple[str, ...] | None = None
+    # With grid_scope: the units whose tickets without a grid are in scope too (street staff).
+    area_scope: tuple[str, ...] | None = None
     # A community/street/district queue: tickets in its grids, or filed at it or below it.
     unit: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (grid codes, unit codes)
 
@@ -80,7 +82,10 @@ def filtered(
     """``query`` (a select of Ticket) narrowed to the filter; ``indexed``: the database has
     the text-search index (``search.available``), so ``q`` is looked up, not scanned."""
     if f.grid_scope is not None:
-        query = query.where(Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false())
+        scoped = Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false()
+        if f.area_scope:
+            scoped = or_(scoped, Ticket.grid_code.is_(None) & Ticket.area_code.in_(f.area_scope))
+        query = query.where(scoped)
     if f.unit is not None:
         grids, units = f.unit
         query = query.where(or_(Ticket.grid_code.in_(grids), Ticket.area_code.in_(units)))

@@ -44,6 +44,7 @@ class Staff:
     csrf_token: str
     unit_code: str | None = None  # a staff member's street (or community, district)
     unit_grids: tuple[str, ...] = ()  # the grids of that unit
+    unit_areas: tuple[str, ...] = ()  # that unit and the units below it (待分派 tickets)
 
     @property
     def admin(self) -> bool:
@@ -67,8 +68,19 @@ class Staff:
             return self.unit_grids
         return None
 
+    @property
+    def area_scope(self) -> tuple[str, ...] | None:
+        """The units whose tickets without a grid (待街道/社区分派) this member also sees."""
+        return self.unit_areas if self.grid_scope is not None and self.unit_areas else None
+
     def sees_grid(self, grid_code: str | None) -> bool:
         return self.grid_scope is None or (grid_code or "") in self.grid_scope
+
+    def sees(self, grid_code: str | None, area_code: str | None) -> bool:
+        """Whether a ticket of that grid (or, without a grid, of that area) is in scope."""
+        return self.sees_grid(grid_code) or (
+            not grid_code and area_code is not None and area_code in (self.area_scope or ())
+        )
 
 
 def staff_from_request(request: Request, session: Session) -> Staff | None:
@@ -80,8 +92,11 @@ def staff_from_request(request: Request, session: Session) -> Staff | None:
         return None
     user = row.user
     unit_grids: tuple[str, ...] = ()
+    unit_areas: tuple[str, ...] = ()
     if user.unit_code:
-        unit_grids = tuple(g.code for g in get_registry(request).grids_within(user.unit_code))
+        registry = get_registry(request)
+        unit_grids = tuple(g.code for g in registry.grids_within(user.unit_code))
+        unit_areas = registry.units_within(user.unit_code)
     return Staff(
         user_id=user.id,
         username=user.username,
@@ -91,6 +106,7 @@ def staff_from_request(request: Request, session: Session) -> Staff | None:
         csrf_token=row.csrf_token,
         unit_code=user.unit_code,
         unit_grids=unit_grids,
+        unit_areas=unit_areas,
     )
 
 

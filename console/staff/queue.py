@@ -132,6 +132,7 @@ def queue_filter(
         overdue=p.overdue,
         q=(p.q or "").strip() or None,
         grid_scope=staff.grid_scope,
+        area_scope=staff.area_scope,
     )
 
 

@@ -60,7 +60,7 @@ def photo_groups(ticket: Ticket) -> list[tuple[str, list[Any]]]:
 def visible_ticket(session: Session, staff: Staff, number: str) -> Ticket:
     """The ticket if this staff member may see it; otherwise the 404 page."""
     ticket = ticket_service.get_ticket(session=session, number=number) if number.isdigit() else None
-    if ticket is None or not staff.sees_grid(ticket.grid_code):
+    if ticket is None or not staff.sees(ticket.grid_code, ticket.area_code):
         raise TicketNotVisibleError(number)
     return ticket
 
@@ -177,10 +177,10 @@ def ticket_action(
         action = TicketAction.model_validate({**fields, "actor": staff.actor})
         if action.grid_code and not staff.sees_grid(action.grid_code):
             raise lifecycle.ActionInputError("不能把工单改到您负责范围以外的网格")
-        scope = staff.grid_scope
         ctx = lifecycle.Context(
-            session=session, taxonomy=taxonomy, registry=registry, grid_scope=scope
-        )
+            session=session, taxonomy=taxonomy, registry=registry,
+            grid_scope=staff.grid_scope, area_scope=staff.area_scope,
+        )  # fmt: skip
         lifecycle.apply_action(ctx, ticket, action)
         photo = form.get("photo")
         if action.action in PHOTO_ACTIONS and isinstance(photo, UploadFile) and photo.filename:

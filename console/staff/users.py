@@ -38,6 +38,12 @@ def _users_page(
         "accounts": user_service.list_users(session=session),
         "roles": labels.ROLE,
         "grids": [(g.code, registry.full_name(g.code)) for g in registry.grids.values()],
+        "units": [
+            (u.code, registry.full_name(u.code))
+            for u in registry.units.values()
+            if u.tier in ("street", "district")
+        ],
+        "unit_names": {code: registry.full_name(code) for code in registry.units},
         "error": error,
         "values": values or {},
         "done": request.query_params.get("done", ""),
@@ -64,9 +70,12 @@ def create_user(
     role: Annotated[str, Form(max_length=16)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     grid_codes: Annotated[list[str] | None, Form()] = None,
+    unit_code: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     check_csrf(staff, csrf_token)
-    values = {"username": username, "display_name": display_name, "role": role}
+    values = {
+        "username": username, "display_name": display_name, "role": role, "unit_code": unit_code
+    }  # fmt: skip
     try:
         if role not in labels.ROLE:
             raise user_service.UserError("请选择角色")
@@ -77,6 +86,7 @@ def create_user(
             password=password,
             role=Role(role),
             grid_codes=grid_codes or [],
+            unit_code=unit_code,
             registry=registry,
             actor=staff.actor,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from accounts import service
 from accounts.models import Role, User
 from core import audit
+from grids.registry import load_registry
 
 
 def make(session: Session, username: str = "lili", **overrides: Any) -> User:
@@ -45,6 +47,7 @@ def test_create_is_audited(session: Session) -> None:
         "username": "wang",
         "role": "grid_worker",
         "grid_codes": ["510107001001001"],
+        "unit_code": None,
     }
     assert "password" not in str(record.data)
 
@@ -96,3 +99,16 @@ def test_users_are_listed_by_role_then_name_and_found_by_id(session: Session) ->
     boss = service.list_users(session=session)[0]
     assert service.get_user(session=session, user_id=boss.id) is boss
     assert service.get_user(session=session, user_id=999) is None
+
+
+def test_a_staff_member_can_work_for_one_street(session: Session) -> None:
+    registry = load_registry(Path(__file__).resolve().parents[2] / "data" / "grids")
+    user = make(session, unit_code="510107001", registry=registry)
+    assert user.unit_code == "510107001"
+    [record] = audit.recent(session, object_type="user")
+    assert record.data["unit_code"] == "510107001"
+    with pytest.raises(service.UserError, match="未知的街道"):
+        make(session, "other", unit_code="999", registry=registry)
+    with pytest.raises(service.UserError, match="只有话务员账号"):
+        make(session, "wang", role=Role.GRID_WORKER, grid_codes=["510107001001001"],
+             unit_code="510107001", registry=registry)  # fmt: skip

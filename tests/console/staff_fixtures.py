@@ -28,7 +28,14 @@ def fresh_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(login_pages, "throttle", LoginThrottle())
 
 
-def add_user(settings: Settings, username: str, role: Role, grids: list[str] | None = None) -> None:
+def add_user(
+    settings: Settings,
+    username: str,
+    role: Role,
+    grids: list[str] | None = None,
+    *,
+    unit_code: str | None = None,
+) -> None:
     engine = make_engine(settings.database_url)
     with session_scope(make_sessionmaker(engine)) as session:
         service.create_user(
@@ -38,6 +45,7 @@ def add_user(settings: Settings, username: str, role: Role, grids: list[str] | N
             password=PASSWORD,
             role=role,
             grid_codes=grids,
+            unit_code=unit_code,
         )
     engine.dispose()
 

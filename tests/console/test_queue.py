@@ -271,3 +271,19 @@ def test_the_staff_nav_names_the_residents_chat_for_admins_only(
     nav = admin.get("/").text.split("</nav>")[0]
     assert '<a href="/chat" target="_blank" rel="noopener">市民留言页（新窗口）</a>' in nav
     assert "网页留言" not in nav
+
+
+def test_street_staff_see_their_street_only(client: TestClient, settings: Settings) -> None:
+    """A street office's operator (所属街道 玉林街道) sees its grids' tickets and those waiting
+    at its communities, and nothing of other streets."""
+    in_grid = file(client, 1)  # 玉林街道 黉门街社区
+    at_community = file(client, 2, grid_code=None, area_code="510107001001",
+                        description="社区门口的垃圾没人收")  # fmt: skip
+    other_street = file(client, 3, grid_code="510107002001001", description="别的街道的路灯坏了")
+    add_user(settings, "yulin", Role.STAFF, unit_code="510107001")
+    assert login(client, "yulin") == 303
+    page = client.get("/", params={"view": "all"}).text
+    assert in_grid in page and at_community in page and other_street not in page
+    assert client.get(f"/tickets/{at_community}").status_code == 200
+    assert client.get(f"/tickets/{other_street}").status_code == 404
+    assert act(client, at_community, action="reject", reason="duplicate").status_code == 303

@@ -8,7 +8,7 @@ import pytest
 
 from core.settings import ROOT
 from grids import formats
-from grids.registry import Registry, RegistryError, load_registry_files
+from grids.registry import Registry, RegistryError, load_registry, load_registry_files
 
 
 def canonical(districts: list[dict[str, Any]]) -> str:
@@ -73,3 +73,11 @@ def test_validation_finds_overlaps_outside_points_and_duplicates(
     grids[1]["code"] = grids[0]["code"]
     with pytest.raises(RegistryError, match="重复"):
         write(tmp_path, duplicate)
+
+
+def test_a_units_own_units_are_found_below_it() -> None:
+    registry = load_registry(ROOT / "data" / "grids")
+    street = registry.units_within("510107001")  # 玉林街道 and its communities
+    assert "510107001" in street and "510107001001" in street
+    assert "510107002" not in street and "510107" not in street
+    assert registry.units_within("510107001001") == ("510107001001",)
