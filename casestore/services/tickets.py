@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -82,7 +82,9 @@ def filtered(
     """``query`` (a select of Ticket) narrowed to the filter; ``indexed``: the database has
     the text-search index (``search.available``), so ``q`` is looked up, not scanned."""
     if f.grid_scope is not None:
-        scoped = Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false()
+        scoped: ColumnElement[bool] = (
+            Ticket.grid_code.in_(f.grid_scope) if f.grid_scope else false()
+        )
         if f.area_scope:
             scoped = or_(scoped, Ticket.grid_code.is_(None) & Ticket.area_code.in_(f.area_scope))
         query = query.where(scoped)

@@ -1,6 +1,6 @@
-"""analytics: daily counts (统计日表), early-warning alerts (预警), staff notices, a staff
-member's unit (their street), a dispute's risk grade, and ticket indexes on the filing and
-update times
+"""analytics: daily and monthly counts (统计日表、月表), early-warning alerts (预警), staff
+notices, a staff member's unit (their street), a dispute's risk grade, and ticket indexes on
+the filing and update times and on open tickets' deadlines per grid
 
 Revision ID: a5c3e1f7d2b4
 Revises: 8b3e5d7f9a21
@@ -37,6 +37,9 @@ def upgrade() -> None:
     op.add_column("ticket", sa.Column("risk_grade", sa.String(length=8), nullable=True))
     op.create_index("ix_ticket_created_at", "ticket", ["created_at"], unique=False)
     op.create_index("ix_ticket_updated_at", "ticket", ["updated_at"], unique=False)
+    op.create_index(
+        "ix_ticket_status_grid_due", "ticket", ["status", "grid_code", "due_at"], unique=False
+    )
     op.add_column("console_user", sa.Column("unit_code", sa.String(length=32), nullable=True))
     op.create_table(
         "ticket_day",
@@ -47,6 +50,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_ticket_day_grid", "ticket_day", ["grid_code", "day"], unique=False)
     op.create_index("ix_ticket_day_category", "ticket_day", ["category", "day"], unique=False)
+    op.create_table(
+        "ticket_month",
+        sa.Column("month", sa.Date(), nullable=False),
+        *(sa.Column(name, sa.String(length=KEY_LENGTHS[name]), nullable=False) for name in KEY[:4]),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
+        sa.PrimaryKeyConstraint("month", *KEY[:4]),
+    )
     op.create_table(
         "rollup_state",
         sa.Column("name", sa.String(length=32), nullable=False),
@@ -102,12 +112,14 @@ def downgrade() -> None:
     op.drop_index("ix_alert_kind", table_name="alert")
     op.drop_table("alert")
     op.drop_table("rollup_state")
+    op.drop_table("ticket_month")
     op.drop_index("ix_ticket_day_category", table_name="ticket_day")
     op.drop_index("ix_ticket_day_grid", table_name="ticket_day")
     op.drop_table("ticket_day")
     with op.batch_alter_table("console_user") as batch:
         batch.drop_column("unit_code")
     op.drop_index("ix_ticket_queue_order", table_name="ticket")
+    op.drop_index("ix_ticket_status_grid_due", table_name="ticket")
     op.drop_index("ix_ticket_updated_at", table_name="ticket")
     op.drop_index("ix_ticket_created_at", table_name="ticket")
     with op.batch_alter_table("ticket") as batch:
