@@ -7,8 +7,11 @@ import re
 
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import update
 
 from accounts.models import Role
+from casestore.models import Ticket
+from core.db import make_engine, make_sessionmaker, session_scope
 from core.settings import Settings
 from tests.console.staff_fixtures import (
     AUTH,
@@ -383,3 +386,19 @@ def test_queue_marks_supervised_urged_and_extension_requests_and_lists_my_ticket
     mine = staff_client.get("/", params={"view": "mine"}).text
     assert urged in mine and quiet not in mine  # lili urged one, not the other
     assert '<option value="mine" selected>我经办的工单</option>' in mine
+
+
+def test_invented_demo_tickets_open_like_real_ones(
+    staff_client: TestClient, settings: Settings
+) -> None:
+    """`petition demo-data` numbers its tickets YS…; the console opens them, nothing else."""
+    number = file(staff_client, 1)
+    engine = make_engine(settings.database_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        session.execute(
+            update(Ticket).where(Ticket.number == number).values(number="YS2026120200001")
+        )
+    engine.dispose()
+    assert staff_client.get("/tickets/YS2026120200001").status_code == 200
+    assert staff_client.get("/tickets/YS20261202x0001").status_code == 404
+    assert staff_client.get(f"/tickets/{number}").status_code == 404
