@@ -8,6 +8,8 @@ petition train [--config C] | petition train --out DIR
 petition models list | eval V | activate V [--reason R] | rollback [V]
 petition users create --username U --role admin|staff|grid_worker [--grid CODE]
 petition apikeys create NAME | list | revoke NAME
+petition analytics once | watch [--every 60]
+petition report --period 2026-11|2026-W47 [--street CODE] [--out PATH]
 
 The commands live with their group: ``nlu.py`` (classify, nlu), ``models.py`` (train, models),
 ``grids.py`` and ``users.py``; ``context.py`` has what they share.
@@ -20,7 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from accounts.models import Role
-from cli import apikeys, backup, grids, models, nlu, users
+from cli import analytics, apikeys, backup, demo, grids, models, nlu, report, users
 from cli.context import CommandError
 from retraining.history import MAX_CHARS
 from retraining.rasa_client import RasaUnavailable
@@ -127,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     revoke.set_defaults(func=apikeys.cmd_revoke)
     backup.register(commands)
+    demo.register(commands)
+    analytics.register(commands)
+    report.register(commands)
     return parser
 
 

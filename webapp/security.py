@@ -62,8 +62,11 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in {**HEADERS, "Content-Security-Policy": policy}.items():
+                for name, value in HEADERS.items():
                     headers[name] = value
+                # A response may carry a policy of its own (the dashboard's SVG charts).
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = policy
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from accounts import service as user_service
 from accounts.models import Role
+from casestore.models import StaffNotice
 from core import labels
 from core.deps import SessionDep
 from core.secret import same_secret
@@ -45,6 +47,7 @@ class Staff:
     unit_code: str | None = None  # a staff member's street (or community, district)
     unit_grids: tuple[str, ...] = ()  # the grids of that unit
     unit_areas: tuple[str, ...] = ()  # that unit and the units below it (待分派 tickets)
+    unread_notices: int = 0  # 未读通知 (early warnings pushed to this member)
 
     @property
     def admin(self) -> bool:
@@ -107,6 +110,12 @@ def staff_from_request(request: Request, session: Session) -> Staff | None:
         unit_code=user.unit_code,
         unit_grids=unit_grids,
         unit_areas=unit_areas,
+        unread_notices=session.scalar(
+            select(func.count())
+            .select_from(StaffNotice)
+            .where(StaffNotice.user_id == user.id, StaffNotice.read_at.is_(None))
+        )
+        or 0,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -107,37 +107,44 @@ def percent(value: float | None) -> str:
 def export_response(fmt: str, rows: Iterable[dict[str, Any]], stamp: str) -> Response:
     """The rows as ``tickets-<stamp>.csv`` (UTF-8 with BOM so Excel reads the Chinese) or
     ``.xlsx`` (widths set, header frozen)."""
-    header = [column.title for column in COLUMNS]
+    return table_response(fmt, COLUMNS, rows, f"tickets-{stamp}", "工单")
+
+
+def table_response(
+    fmt: str, columns: Sequence[Column], rows: Iterable[dict[str, Any]], stem: str, sheet_name: str
+) -> Response:
+    """Any table as ``<stem>.csv`` or ``<stem>.xlsx`` (``stem`` is ASCII: the file name)."""
+    header = [column.title for column in columns]
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
         for row in rows:
             writer.writerow(
-                [percent(row[c.key]) if c.percent else cell(row[c.key]) for c in COLUMNS]
+                [percent(row[c.key]) if c.percent else cell(row[c.key]) for c in columns]
             )
         body: str | bytes = "\ufeff" + buffer.getvalue()
         media_type = "text/csv; charset=utf-8"
     else:
         book = Workbook(write_only=True)
-        sheet = book.create_sheet("工单")
-        _layout(sheet)
+        sheet = book.create_sheet(sheet_name)
+        _layout(sheet, columns)
         sheet.append(header)
         for row in rows:
-            sheet.append([_xlsx_cell(sheet, c, row[c.key]) for c in COLUMNS])
+            sheet.append([_xlsx_cell(sheet, c, row[c.key]) for c in columns])
         out = io.BytesIO()
         book.save(out)
         body, media_type = out.getvalue(), XLSX_TYPE
     return Response(
         body,
         media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.{fmt}"'},
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
     )
 
 
-def _layout(sheet: WriteOnlyWorksheet) -> None:
+def _layout(sheet: WriteOnlyWorksheet, columns: Sequence[Column]) -> None:
     """Column widths and the frozen header row (a write-only sheet takes them before rows)."""
-    for index, column in enumerate(COLUMNS, start=1):
+    for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.freeze_panes = "A2"
 

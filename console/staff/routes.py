@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from console.staff import (
+    alerts,
+    assessment,
     dashboard,
     intake,
     login,
     queue,
     records,
+    reports,
     taxonomy,
     tickets,
     training,
@@ -27,6 +30,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     training.router,
     taxonomy.router,
+    alerts.router,
+    assessment.router,
+    reports.router,
 )
 
 
