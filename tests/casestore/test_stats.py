@@ -108,6 +108,13 @@ def test_figures_add_up_and_the_breakdowns_split_them(session: Session, taxonomy
     assert [key for key, _ in stats.breakdown(session, around_today(), "assignee")] == [""]
     with pytest.raises(ValueError):
         stats.breakdown(session, around_today(), "phone")
+    # Without the hours: the same counts, empty histograms (tables that show no medians).
+    for key, counted in stats.breakdown(session, around_today(), "grid_code", hours=False):
+        full = dict(by_grid)[key]
+        assert counted.filed == full.filed and counted.satisfied == full.satisfied
+        assert counted.repeated == full.repeated and counted.closed_on_time == full.closed_on_time
+        assert sum(counted.dispatch_hist) == 0 and counted.hours_to_close is None
+        assert full.dispatch_hist == counted.dispatch_hist or sum(full.dispatch_hist) > 0
     many = tuple(f"9{n:014d}" for n in range(1200)) + (OTHER_GRID,)  # chunked IN lists
     assert stats.figures(session, around_today(grids=many)).filed == 1
 
@@ -238,7 +245,8 @@ def test_months_and_days_give_the_figures_of_the_days(
         scope = Scope(since, until, **more)
         assert stats.figures(session, scope) == by_days(session, scope), more
         for by in ("grid_code", "category", "subcategory", "channel"):
-            reference = stats._breakdown(session, stats._parts(scope, months=False), scope, by)
+            parts = stats._parts(scope, months=False)
+            reference = stats._breakdown(session, parts, scope, by, stats._SUMMED)
             assert stats.breakdown(session, scope, by) == reference, (more, by)
         reference_series = stats._series(session, stats._parts(scope, months=False), scope,
                                          "month")  # fmt: skip
@@ -262,7 +270,9 @@ def test_months_and_days_count_every_ticket_once(session: Session, taxonomy: Tax
     session.execute(delete(TicketMonth))
     assert stats.figures(session, Scope(date(2026, 1, 1), date(2026, 4, 30))) == whole
     assert stats.breakdown(session, Scope(date(2026, 1, 1), date(2026, 2, 14)), "channel") == (
-        stats._breakdown(session, stats._parts(first_scope, months=False), first_scope, "channel")
+        stats._breakdown(
+            session, stats._parts(first_scope, months=False), first_scope, "channel", stats._SUMMED
+        )
     )
 
 
