@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 
 from accounts import service as user_service
 from accounts.models import Role, User
+from bench.console_pages import bench_settings
 from casestore.models import TicketDay
 from core.db import make_engine, make_sessionmaker, session_scope
-from core.settings import Settings
 from webapp.app import create_app
 from webapp.migrate import upgrade
 
@@ -87,15 +87,7 @@ def main() -> None:
     year = f"since={first.isoformat()}&until={last}"
     month = f"since={last[:8]}01&until={last}"
     with tempfile.TemporaryDirectory(prefix="bench-analytics-pages-") as tmp:
-        settings = Settings(
-            database_url=url,
-            casestore_api_token=os.environ.get("CASESTORE_API_TOKEN", "bench-token-0123456789"),
-            rasa_url="http://127.0.0.1:9",
-            var_dir=Path(tmp) / "var",
-            model_dir=Path(tmp) / "models",
-            training_log_dir=Path(tmp) / "training",
-            _env_file=None,  # type: ignore[call-arg]
-        )
+        settings = bench_settings(url, Path(tmp))
         with TestClient(create_app(settings)) as client:
             client.app.state.warming.join()  # type: ignore[attr-defined]
             print(f"{platform.node()} · {os.cpu_count()} cores · {url.split(':')[0]}")

@@ -87,6 +87,19 @@ def fill_tickets(url: str, count: int) -> str:
     return f"20261101{count // 2:05d}"
 
 
+def bench_settings(url: str, tmp: Path) -> Settings:
+    """The app's settings for an in-process benchmark: this database, no Rasa, files in tmp."""
+    return Settings(
+        database_url=url,
+        casestore_api_token=os.environ.get("CASESTORE_API_TOKEN", "bench-token-0123456789"),
+        rasa_url="http://127.0.0.1:9",
+        var_dir=tmp / "var",
+        model_dir=tmp / "models",
+        training_log_dir=tmp / "training",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
 def login(client: TestClient) -> None:
     form = client.get("/login").text
     match = re.search(r'name="login_token" value="([^"]+)"', form)
@@ -115,15 +128,7 @@ def main() -> None:
         started = time.perf_counter()
         one = fill_tickets(url, args.tickets) if args.tickets else None
         print(f"filled {args.tickets:,} tickets in {time.perf_counter() - started:.1f} s")
-        settings = Settings(
-            database_url=url,
-            casestore_api_token=os.environ.get("CASESTORE_API_TOKEN", "bench-token-0123456789"),
-            rasa_url="http://127.0.0.1:9",
-            var_dir=Path(tmp) / "var",
-            model_dir=Path(tmp) / "models",
-            training_log_dir=Path(tmp) / "training",
-            _env_file=None,  # type: ignore[call-arg]
-        )
+        settings = bench_settings(url, Path(tmp))
         with TestClient(create_app(settings)) as client:
             login(client)
             # Start-up builds the place resolver in the background (jieba's dictionary, about

@@ -187,7 +187,43 @@ class Notification(Base):  # 通知（发给市民的消息，由渠道取走投
 HOUR_BUCKETS = (1, 2, 4, 8, 24, 48, 72, 120, 240)  # upper bounds (hours); the last bucket is open
 
 
-class TicketDay(Base):  # 统计日表 — pre-aggregated daily counts of the tickets filed that day
+class DailyCounts:  # 统计口径 — the counts of TicketDay and TicketMonth (a mapped mixin)
+    filed: Mapped[int] = mapped_column(Integer, default=0)  # 受理量
+    valid: Mapped[int] = mapped_column(Integer, default=0)  # 有效工单
+    responded: Mapped[int] = mapped_column(Integer, default=0)  # 及时响应
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)  # 已派单
+    closed: Mapped[int] = mapped_column(Integer, default=0)  # 已办结
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)  # 按时办结
+    closed_late: Mapped[int] = mapped_column(Integer, default=0)  # 超期办结
+    solved: Mapped[int] = mapped_column(Integer, default=0)  # 已解决
+    rated: Mapped[int] = mapped_column(Integer, default=0)  # 已评价
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)  # 满意、基本满意
+    unsatisfied: Mapped[int] = mapped_column(Integer, default=0)  # 不满意
+    reopened: Mapped[int] = mapped_column(Integer, default=0)  # 重新办理
+    repeated: Mapped[int] = mapped_column(Integer, default=0)  # 重复诉求
+    dispatch_h0: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h1: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h2: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h3: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h4: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h5: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h6: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h7: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h8: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_h9: Mapped[int] = mapped_column(Integer, default=0)
+    close_h0: Mapped[int] = mapped_column(Integer, default=0)
+    close_h1: Mapped[int] = mapped_column(Integer, default=0)
+    close_h2: Mapped[int] = mapped_column(Integer, default=0)
+    close_h3: Mapped[int] = mapped_column(Integer, default=0)
+    close_h4: Mapped[int] = mapped_column(Integer, default=0)
+    close_h5: Mapped[int] = mapped_column(Integer, default=0)
+    close_h6: Mapped[int] = mapped_column(Integer, default=0)
+    close_h7: Mapped[int] = mapped_column(Integer, default=0)
+    close_h8: Mapped[int] = mapped_column(Integer, default=0)
+    close_h9: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketDay(DailyCounts, Base):  # 统计日表 — daily counts of the tickets filed that day
     """One row per filing day (local date) × grid × category × subcategory × channel ×
     department × assignee: the counts behind the dashboard, the warnings and the assessment.
 
@@ -206,47 +242,13 @@ class TicketDay(Base):  # 统计日表 — pre-aggregated daily counts of the ti
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     department: Mapped[str] = mapped_column(String(64), primary_key=True)
     assignee: Mapped[str] = mapped_column(String(100), primary_key=True)
-    filed: Mapped[int] = mapped_column(Integer, default=0)  # 受理量
-    valid: Mapped[int] = mapped_column(Integer, default=0)  # 有效工单
-    responded: Mapped[int] = mapped_column(Integer, default=0)  # 及时响应
-    dispatched: Mapped[int] = mapped_column(Integer, default=0)  # 已派单
-    closed: Mapped[int] = mapped_column(Integer, default=0)  # 已办结
-    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)  # 按时办结
-    closed_late: Mapped[int] = mapped_column(Integer, default=0)  # 超期办结
-    solved: Mapped[int] = mapped_column(Integer, default=0)  # 已解决
-    rated: Mapped[int] = mapped_column(Integer, default=0)  # 已评价
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)  # 满意、基本满意
-    unsatisfied: Mapped[int] = mapped_column(Integer, default=0)  # 不满意
-    reopened: Mapped[int] = mapped_column(Integer, default=0)  # 重新办理
-    repeated: Mapped[int] = mapped_column(Integer, default=0)  # 重复诉求
-    dispatch_h0: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h1: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h2: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h3: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h4: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h5: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h6: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h7: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h8: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h9: Mapped[int] = mapped_column(Integer, default=0)
-    close_h0: Mapped[int] = mapped_column(Integer, default=0)
-    close_h1: Mapped[int] = mapped_column(Integer, default=0)
-    close_h2: Mapped[int] = mapped_column(Integer, default=0)
-    close_h3: Mapped[int] = mapped_column(Integer, default=0)
-    close_h4: Mapped[int] = mapped_column(Integer, default=0)
-    close_h5: Mapped[int] = mapped_column(Integer, default=0)
-    close_h6: Mapped[int] = mapped_column(Integer, default=0)
-    close_h7: Mapped[int] = mapped_column(Integer, default=0)
-    close_h8: Mapped[int] = mapped_column(Integer, default=0)
-    close_h9: Mapped[int] = mapped_column(Integer, default=0)
-
     __table_args__ = (
         Index("ix_ticket_day_grid", "grid_code", "day"),
         Index("ix_ticket_day_category", "category", "day"),
     )
 
 
-class TicketMonth(Base):  # 统计月表 — the daily counts summed by month, for long periods
+class TicketMonth(DailyCounts, Base):  # 统计月表 — the daily counts summed by month
     """The ``TicketDay`` counts of one calendar month × grid × category × subcategory ×
     channel (department and assignee left out): a year's dashboard sums about a tenth of the
     rows. Rebuilt from ``ticket_day`` for every month whose days were rebuilt."""
@@ -258,39 +260,6 @@ class TicketMonth(Base):  # 统计月表 — the daily counts summed by month, f
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     subcategory: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    filed: Mapped[int] = mapped_column(Integer, default=0)  # 受理量
-    valid: Mapped[int] = mapped_column(Integer, default=0)  # 有效工单
-    responded: Mapped[int] = mapped_column(Integer, default=0)  # 及时响应
-    dispatched: Mapped[int] = mapped_column(Integer, default=0)  # 已派单
-    closed: Mapped[int] = mapped_column(Integer, default=0)  # 已办结
-    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)  # 按时办结
-    closed_late: Mapped[int] = mapped_column(Integer, default=0)  # 超期办结
-    solved: Mapped[int] = mapped_column(Integer, default=0)  # 已解决
-    rated: Mapped[int] = mapped_column(Integer, default=0)  # 已评价
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)  # 满意、基本满意
-    unsatisfied: Mapped[int] = mapped_column(Integer, default=0)  # 不满意
-    reopened: Mapped[int] = mapped_column(Integer, default=0)  # 重新办理
-    repeated: Mapped[int] = mapped_column(Integer, default=0)  # 重复诉求
-    dispatch_h0: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h1: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h2: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h3: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h4: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h5: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h6: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h7: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h8: Mapped[int] = mapped_column(Integer, default=0)
-    dispatch_h9: Mapped[int] = mapped_column(Integer, default=0)
-    close_h0: Mapped[int] = mapped_column(Integer, default=0)
-    close_h1: Mapped[int] = mapped_column(Integer, default=0)
-    close_h2: Mapped[int] = mapped_column(Integer, default=0)
-    close_h3: Mapped[int] = mapped_column(Integer, default=0)
-    close_h4: Mapped[int] = mapped_column(Integer, default=0)
-    close_h5: Mapped[int] = mapped_column(Integer, default=0)
-    close_h6: Mapped[int] = mapped_column(Integer, default=0)
-    close_h7: Mapped[int] = mapped_column(Integer, default=0)
-    close_h8: Mapped[int] = mapped_column(Integer, default=0)
-    close_h9: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RollupState(Base):  # 统计日表的刷新进度
