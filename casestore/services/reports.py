@@ -226,7 +226,7 @@ def _topics(
 
 def filed_by(session: Session, scope: stats.Scope, by: str) -> dict[str, int]:
     """受理量 per value of a daily-count key column (``grid_code``, ``subcategory`` …)."""
-    return {key: sums[0] for key, sums in assessment.grouped(session, scope, by, ("filed",))}
+    return {key: found.filed for key, found in assessment.counts_by(session, scope, by)}
 
 
 def _areas(
