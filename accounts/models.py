@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Integer,
@@ -22,6 +23,7 @@ class Role(enum.StrEnum):
     STAFF = "staff"  # 话务员
     GRID_WORKER = "grid_worker"  # 网格员
     ADMIN = "admin"  # 管理员
+    VOLUNTEER = "volunteer"  # 民情专递员: files reports on the bot, sees their own only
 
 
 class User(Base):  # 坐席账号
@@ -37,6 +39,13 @@ class User(Base):  # 坐席账号
     # only. None: the whole city (the 12345 hotline centre). Grid workers use grid_codes.
     unit_code: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The Telegram account linked with a one-time code (绑定Telegram): its user id, which is
+    # also its private chat's id (conversation "tg-<id>"). None: not linked.
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
+    telegram_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The one-time link code shown in the console: only its SHA-256, valid until expiry.
+    link_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    link_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

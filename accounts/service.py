@@ -56,6 +56,8 @@ def create_user(
     codes = list(dict.fromkeys(grid_codes or []))
     if role == Role.GRID_WORKER and not codes:
         raise UserError("网格员账号需要指定负责的网格编码")
+    if role == Role.VOLUNTEER and not codes:
+        raise UserError("民情专递员账号需要指定所在的网格编码")
     unknown = [c for c in codes if registry is not None and c not in registry.grids]
     if unknown:
         raise UserError(f"未知的网格编码：{'、'.join(unknown)}")
@@ -177,3 +179,76 @@ def session_for(*, session: Session, token: str) -> ConsoleSession | None:
 
 def end_session(*, session: Session, token: str) -> None:
     session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _digest(token)))
+
+
+LINK_CODE_MINUTES = 15  # a link code shown in the console is valid this long
+LINK_CODE_DIGITS = 8
+LINKABLE_ROLES = frozenset({Role.GRID_WORKER, Role.VOLUNTEER, Role.STAFF, Role.ADMIN})
+
+
+class LinkError(ValueError):
+    """A Telegram link code is wrong, used or expired (message in Chinese)."""
+
+
+@dataclass(frozen=True)
+class LinkCode:
+    code: str  # shown once; only its hash is stored
+    expires_at: datetime
+
+
+def new_link_code(*, session: Session, user: User, actor: str) -> LinkCode:
+    """A fresh one-time code to link a Telegram account (绑定Telegram); replaces any earlier
+    code of this account. Audited as ``telegram_code``."""
+    code = "".join(secrets.choice("0123456789") for _ in range(LINK_CODE_DIGITS))
+    user.link_code_hash = _digest(f"link:{code}")
+    user.link_code_expires_at = utcnow() + timedelta(minutes=LINK_CODE_MINUTES)
+    audit.record(session, actor=actor, action="telegram_code", object_type="user",
+                 object_id=user.id, data={"username": user.username})  # fmt: skip
+    session.flush()
+    return LinkCode(code=code, expires_at=user.link_code_expires_at)
+
+
+def link_telegram(*, session: Session, code: str, telegram_id: int) -> User:
+    """Link the Telegram account ``telegram_id`` to the account whose code this is; the code
+    is used up. A Telegram account links to one console account at a time (an earlier link
+    of the same Telegram account is moved). Audited as ``telegram_link``."""
+    code = code.strip()
+    if not code.isdigit() or len(code) != LINK_CODE_DIGITS:
+        raise LinkError(f"绑定码是 {LINK_CODE_DIGITS} 位数字，请核对后重新发送")
+    user = session.scalars(
+        select(User).where(User.link_code_hash == _digest(f"link:{code}"))
+    ).first()
+    expires = user.link_code_expires_at if user is not None else None
+    if user is None or expires is None or expires < utcnow() or not user.active:
+        raise LinkError("绑定码无效或已过期，请在工作台重新生成绑定码")
+    for other in session.scalars(select(User).where(User.telegram_id == telegram_id)):
+        if other.id != user.id:
+            other.telegram_id = None
+            other.telegram_linked_at = None
+    session.flush()
+    user.telegram_id = telegram_id
+    user.telegram_linked_at = utcnow()
+    user.link_code_hash = None
+    user.link_code_expires_at = None
+    audit.record(session, actor=f"{user.role}:{user.username}", action="telegram_link",
+                 object_type="user", object_id=user.id,
+                 data={"username": user.username})  # fmt: skip
+    session.flush()
+    return user
+
+
+def unlink_telegram(*, session: Session, user: User, actor: str) -> None:
+    """Remove the account's Telegram link; audited as ``telegram_unlink``."""
+    if user.telegram_id is None:
+        return
+    user.telegram_id = None
+    user.telegram_linked_at = None
+    audit.record(session, actor=actor, action="telegram_unlink", object_type="user",
+                 object_id=user.id, data={"username": user.username})  # fmt: skip
+    session.flush()
+
+
+def user_by_telegram(*, session: Session, telegram_id: int) -> User | None:
+    """The active account linked to this Telegram account, if any."""
+    user = session.scalars(select(User).where(User.telegram_id == telegram_id)).first()
+    return user if user is not None and user.active else None

@@ -1,6 +1,7 @@
 """The case store's tables: tickets (工单), their append-only events, attachments, the
-notifications that channels deliver to residents, and the analytics tables (daily counts,
-early-warning alerts and the staff's notices)."""
+notifications that channels deliver to residents (and to grid workers), the analytics tables
+(daily counts, early-warning alerts and the staff's notices), disputes' mediation records and
+the grid workers' visit logs."""
 
 from __future__ import annotations
 
@@ -95,6 +96,18 @@ class Ticket(Base):  # 工单
     extension_reason: Mapped[str | None] = mapped_column(String(200))
     # 风险等级 of a dispute (矛盾纠纷): red, orange, yellow, blue (labels.RISK_GRADE).
     risk_grade: Mapped[str | None] = mapped_column(String(8))
+    # Filed by a grid worker or a volunteer (巡查上报、民情专递): their account's user name,
+    # and for which resident if they passed on what someone told them (代民反映).
+    reported_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    on_behalf_of: Mapped[str | None] = mapped_column(String(100))
+    # The deadline of the current tier's step (grid → community → street → district): past it
+    # the ticket is escalated automatically; the handler is reminded once before.
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The dispute line (矛盾纠纷): its step (labels.DISPUTE_STAGE) and the tier where it was
+    # settled (不出村 / 不出乡镇 / 不出县).
+    dispute_stage: Mapped[str | None] = mapped_column(String(16))
+    settled_tier: Mapped[str | None] = mapped_column(String(16))
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
@@ -102,6 +115,7 @@ class Ticket(Base):  # 工单
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="ticket", order_by="Attachment.id"
     )
+    mediation: Mapped[Mediation | None] = relationship(back_populates="ticket")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -308,3 +322,56 @@ class StaffNotice(Base):  # 坐席通知 — what the console shows a staff memb
     link: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Mediation(Base):  # 调解记录 — a dispute's mediation (one per dispute ticket)
+    """The parties, the mediator, the outcome (labels.MEDIATION_OUTCOME: success, or failed
+    and referred to whom) and the written agreement (an attachment: PDF or photo). The
+    sessions are ``MediationSession`` rows."""
+
+    __tablename__ = "mediation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    # [{"name": ..., "phone": ..., "role": "applicant" | "respondent" | "other"}]
+    parties: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    mediator: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    referred_to: Mapped[str | None] = mapped_column(String(100))  # 调解不成：移交何处
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="mediation")
+    sessions: Mapped[list[MediationSession]] = relationship(
+        back_populates="mediation", order_by="MediationSession.id", cascade="all, delete-orphan"
+    )
+    agreement: Mapped[Attachment | None] = relationship()
+
+
+class MediationSession(Base):  # 调解经过 — one sitting of a mediation
+    __tablename__ = "mediation_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mediation_id: Mapped[int] = mapped_column(ForeignKey("mediation.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(100))
+    tier: Mapped[str] = mapped_column(String(16))  # the tier that mediated (labels.TIER)
+    mediator: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)  # 调解情况及达成的意见
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    mediation: Mapped[Mediation] = relationship(back_populates="sessions")
+
+
+class VisitLog(Base):  # 走访日志 — a grid worker's or volunteer's day of household visits
+    __tablename__ = "visit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    grid_code: Mapped[str | None] = mapped_column(String(32))
+    households: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

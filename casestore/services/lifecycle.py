@@ -132,6 +132,12 @@ def _event(ticket: Ticket, kind: str, actor: str, data: dict[str, Any]) -> None:
     ticket.events.append(TicketEvent(kind=kind, actor=actor, data=data, created_at=utcnow()))
 
 
+def record_event(ticket: Ticket, kind: str, actor: str, data: dict[str, Any]) -> None:
+    """One event on the ticket outside the actions (its kind labelled in labels.EVENT)."""
+    _event(ticket, kind, actor, data)
+    ticket.updated_at = utcnow()
+
+
 def notify(
     ctx: Context,
     ticket: Ticket,
