@@ -1,8 +1,11 @@
-"""``petition analytics once|watch [--every 60]``: refresh the daily counts, run the warnings.
+"""``petition analytics once|watch [--every 60]``: refresh the daily counts, run the warnings
+and the overdue steps' reminders and escalations.
 
-``once`` refreshes the daily counts (``casestore.services.rollup.refresh``) and runs the
-early-warning job (``casestore.services.warnings.run``) for the last days; ``watch`` does
-that every ``--every`` seconds until SIGTERM or Ctrl-C (the Procfile's ``analytics`` process).
+``once`` refreshes the daily counts (``casestore.services.rollup.refresh``), runs the
+early-warning job (``casestore.services.warnings.run``) for the last days, then the escalation
+job (``casestore.services.escalation.run``: reminders before a step's deadline, automatic
+escalation up the tier chain after it); ``watch`` does that every ``--every`` seconds until
+SIGTERM or Ctrl-C (the Procfile's ``analytics`` process).
 A failed round is reported and the next one tried: the console keeps working meanwhile.
 """
 
@@ -19,7 +22,8 @@ from types import FrameType
 
 from sqlalchemy.orm import Session
 
-from casestore.services import warnings
+from casestore.services import escalation, warnings
+from casestore.services.lifecycle import Context
 from cli import context
 from cli.context import CommandError
 from core.clock import LOCAL_TZ, utcnow
@@ -47,9 +51,20 @@ def one_round(
     return days, [alert.title for alert in alerts]
 
 
-def _report(days: int, titles: list[str]) -> None:
+def escalate(
+    session: Session, registry: Registry, taxonomy: Taxonomy
+) -> escalation.EscalationResult:
+    """Remind the handlers of steps nearly due, escalate the overdue ones (one pass)."""
+    return escalation.run(Context(session=session, taxonomy=taxonomy, registry=registry))
+
+
+def _report(days: int, titles: list[str], steps: escalation.EscalationResult) -> None:
     stamp = utcnow().astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-    print(f"{stamp} 统计日表更新 {days} 天，新预警 {len(titles)} 条", flush=True)
+    print(
+        f"{stamp} 统计日表更新 {days} 天，新预警 {len(titles)} 条，"
+        f"超期提醒 {steps.reminded} 件，超期自动上报 {steps.escalated} 件",
+        flush=True,
+    )
     for title in titles:
         print(f"  · {title}", flush=True)
 
@@ -67,7 +82,9 @@ def cmd_once(args: argparse.Namespace) -> None:
     registry, taxonomy = _load()
     with context.session() as session:
         days, titles = one_round(session, registry, taxonomy)
-    _report(days, titles)
+    with context.session() as session:  # its own transaction: the counts stay if it fails
+        steps = escalate(session, registry, taxonomy)
+    _report(days, titles, steps)
 
 
 def watch(
@@ -111,7 +128,9 @@ def cmd_watch(args: argparse.Namespace) -> None:
     def round_() -> None:
         with context.session() as session:
             days, titles = one_round(session, registry, taxonomy)
-        _report(days, titles)
+        with context.session() as session:
+            steps = escalate(session, registry, taxonomy)
+        _report(days, titles, steps)
 
     print(f"统计与预警任务已启动，每 {args.every:g} 秒运行一次", flush=True)
     watch(args.every, round_, stop)

@@ -37,6 +37,7 @@ RISK_GRADE = _T["risk_grade"]  # 风险等级（矛盾纠纷四色）
 DISPUTE_STAGE = _T["dispute_stage"]  # 矛盾纠纷办理环节
 MEDIATION_OUTCOME = _T["mediation_outcome"]  # 调解结果
 PARTY_ROLE = _T["party_role"]  # 纠纷当事人身份
+SETTLED_SCOPE = _T["settled_scope"]  # 就地化解（不出村、不出乡镇、不出县）
 ALERT_KIND = _T["alert_kind"]  # 预警类型
 ALERT_LEVEL = _T["alert_level"]  # 预警等级
 ALERT_STATE = _T["alert_state"]  # 预警的处置状态

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm.exc import StaleDataError
 
-from casestore.api.routes import attachments, lookup, notifications, open311, tickets
+from casestore.api.routes import attachments, field, lookup, notifications, open311, tickets
 from console import chat
 from console.paths import STATIC_DIR
 from console.staff import routes as console_routes
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(grids_api.router)
     app.include_router(attachments.router)
     app.include_router(notifications.router)
+    app.include_router(field.router)
     app.include_router(chat.router)
     console_routes.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -8,6 +8,16 @@ the handler, approved or not by a supervisor; an approved one moves the deadline
 resident is told), 催办 (a reminder to the handler, counted), 督办 (a supervisor's flag) and
 回访 (the result of the follow-up call, which rates the ticket like the resident's own rating).
 
+The grid worker's own steps on a dispatched task (the bot's buttons, the field page): 接单
+(accept), 已到场 (arrive) and 需要协调 (coordinate: up one tier, with the reason); 办结 is
+``resolve``. Dispatching to a grid and every move up the tier chain start a step with its
+deadline (``step_due_at``, the taxonomy's SLA in working days) that the escalation job watches
+(``casestore.services.escalation``).
+
+A dispatch to a grid also runs the dispatch hooks (``on_dispatch``): the field service
+(``casestore.services.fieldwork``) registers its task push there when it is imported, so this
+module never imports it (fieldwork builds on this one).
+
 Every action is one audited event; actions the resident should hear about also put a
 notification in the outbox of the resident's channel (Telegram, web chat).
 """
@@ -15,6 +25,7 @@ notification in the outbox of the resident's channel (Telegram, web chat).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +48,9 @@ ALLOWED_FROM: dict[str, set[TicketStatus]] = {
     "correct": OPEN_STATES,
     "dispatch": {S.SUBMITTED, S.REOPENED, S.RETURNED},
     "start": {S.DISPATCHED},
+    "accept": {S.DISPATCHED},
+    "arrive": {S.DISPATCHED, S.IN_PROGRESS},
+    "coordinate": {S.DISPATCHED, S.IN_PROGRESS},
     "escalate": OPEN_STATES,
     "reply": OPEN_STATES | {S.RESOLVED},
     "resolve": {S.DISPATCHED, S.IN_PROGRESS},
@@ -86,6 +100,18 @@ class Context:
         if self.grid_scope is None or (ticket.grid_code or "") in self.grid_scope:
             return True
         return not ticket.grid_code and (ticket.area_code or "") in (self.area_scope or ())
+
+
+DispatchHook = Callable[[Context, Ticket], object]
+_dispatch_hooks: list[DispatchHook] = []
+
+
+def on_dispatch(hook: DispatchHook) -> DispatchHook:
+    """Register ``hook(ctx, ticket)``, run whenever a ticket is dispatched to its grid's worker
+    (tier grid); registering the same function again keeps one. Usable as a decorator."""
+    if hook not in _dispatch_hooks:
+        _dispatch_hooks.append(hook)
+    return hook
 
 
 def apply_action(ctx: Context, ticket: Ticket, action: TicketAction) -> Ticket:
@@ -297,6 +323,15 @@ def _dispatch(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, A
         raise ActionInputError("该工单尚未确定网格，请先更正网格或派往职能部门")
     ticket.assigned_to = dispatch_choices(ctx, ticket)[target][1]
     ticket.status = S.DISPATCHED
+    # A task on the tier chain has a step deadline (the escalation job watches it); a
+    # department works to the ticket's own deadline.
+    ticket.step_due_at = (
+        add_working_days(utcnow(), sla_days(ctx, ticket)) if target == "grid" else None
+    )
+    ticket.reminded_at = None
+    if target == "grid" and ticket.tier == "grid":
+        for hook in list(_dispatch_hooks):
+            hook(ctx, ticket)
     notify(
         ctx,
         ticket,
@@ -317,16 +352,64 @@ def _start(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]
     return {"note": action.text or ""}
 
 
-def _escalate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+def next_tier(ticket: Ticket) -> str | None:
+    """The tier above the ticket's (grid → community → street → district); None at the top."""
     index = labels.TIERS.index(ticket.tier) if ticket.tier in labels.TIERS else 0
-    if index == len(labels.TIERS) - 1:
+    return labels.TIERS[index + 1] if index < len(labels.TIERS) - 1 else None
+
+
+def move_up(ctx: Context, ticket: Ticket) -> dict[str, Any]:
+    """Up one tier: the new tier's unit handles a dispatched ticket, with a new step deadline.
+
+    Shared by 上报, 需要协调 and the escalation job; raises ActionError at the top tier."""
+    tier = next_tier(ticket)
+    if tier is None:
         raise ActionError("工单已在区（县）级办理，无法再上报")
-    reason = _require_text(action, "上报原因")
     old = ticket.tier
-    ticket.tier = labels.TIERS[index + 1]
+    ticket.tier = tier
     if ticket.status in (S.DISPATCHED, S.IN_PROGRESS):  # the unit of the new tier handles it
         ticket.assigned_to = handler_for(ctx, ticket)
-    return {"from_tier": old, "to_tier": ticket.tier, "reason": reason}
+    ticket.step_due_at = add_working_days(utcnow(), sla_days(ctx, ticket))
+    ticket.reminded_at = None
+    return {"from_tier": old, "to_tier": ticket.tier}
+
+
+def _escalate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    if next_tier(ticket) is None:
+        raise ActionError("工单已在区（县）级办理，无法再上报")
+    reason = _require_text(action, "上报原因")
+    return {**move_up(ctx, ticket), "reason": reason}
+
+
+def _accept(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """接单: the grid worker takes the task."""
+    ticket.status = S.IN_PROGRESS
+    notify(ctx, ticket, "status",
+           f"【工单 {ticket.number}】网格员已接单，将尽快到现场处理。")  # fmt: skip
+    return {"note": (action.text or "").strip()}
+
+
+def _arrive(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """已到场: the grid worker is on the spot (accepting the task if not yet done)."""
+    ticket.status = S.IN_PROGRESS
+    notify(ctx, ticket, "status", f"【工单 {ticket.number}】网格员已到达现场，正在处理。")
+    return {"note": (action.text or "").strip()}
+
+
+def _coordinate(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
+    """需要协调: the grid worker cannot settle it alone; up one tier, saying why."""
+    if next_tier(ticket) is None:
+        raise ActionError("工单已在区（县）级办理，无法再上报协调")
+    reason = _require_text(action, "需要协调的原因")
+    data = {**move_up(ctx, ticket), "reason": reason}
+    notify(
+        ctx,
+        ticket,
+        "status",
+        f"【工单 {ticket.number}】您反映的问题需要{labels.TIER[ticket.tier]}协调处理，"
+        f"已转由 {current_handler(ticket)} 继续办理。",
+    )
+    return data
 
 
 def _reply(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any]:
@@ -425,12 +508,13 @@ def _reopen(ctx: Context, ticket: Ticket, action: TicketAction) -> dict[str, Any
     ticket.closed_at = None
     ticket.merged_into = None
     ticket.reject_reason = None
-    ticket.due_at = add_working_days(utcnow(), _sla_days(ctx, ticket))
+    ticket.due_at = add_working_days(utcnow(), sla_days(ctx, ticket))
     notify(ctx, ticket, "status", f"【工单 {ticket.number}】已重新办理，我们会尽快处理并答复您。")
     return {"reason": (action.text or "").strip()}
 
 
-def _sla_days(ctx: Context, ticket: Ticket) -> int:
+def sla_days(ctx: Context, ticket: Ticket) -> int:
+    """The working days the ticket's (sub)category gives (its deadline, each tier's step)."""
     category = ctx.taxonomy.get(ticket.category)
     if category is None:
         return 5
@@ -451,7 +535,7 @@ def _record_rating(ctx: Context, ticket: Ticket, rating: str) -> None:
     if rating == "unresolved":
         ticket.status = S.REOPENED
         ticket.closed_at = None
-        ticket.due_at = add_working_days(utcnow(), _sla_days(ctx, ticket))
+        ticket.due_at = add_working_days(utcnow(), sla_days(ctx, ticket))
     elif ticket.status == S.RESOLVED:
         # Architecture: resolved → closed once the satisfaction is recorded.
         ticket.status = S.CLOSED
@@ -581,6 +665,9 @@ _HANDLERS = {
     "correct": _correct,
     "dispatch": _dispatch,
     "start": _start,
+    "accept": _accept,
+    "arrive": _arrive,
+    "coordinate": _coordinate,
     "escalate": _escalate,
     "reply": _reply,
     "resolve": _resolve,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from casestore.models import Ticket, TicketEvent, TicketNumberCounter, TicketStatus
 from casestore.schemas import TicketDraft
-from casestore.services import search
+from casestore.services import dispute_intake, search
 from casestore.services.attachments import link_pending
 from core import labels
 from core.clock import LOCAL_TZ, add_working_days, utcnow
@@ -203,6 +203,8 @@ def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str
         )
     session.add(ticket)
     session.flush()
+    if ticket.category == dispute_intake.DISPUTES:  # the dispute line: stage, grade, record
+        dispute_intake.on_filed(session, ticket)
     photos = link_pending(session=session, ticket=ticket)
     if photos:
         ticket.events.append(

@@ -38,6 +38,8 @@ CODED_FIELDS: dict[str, dict[str, str]] = {
     "to_tier": labels.TIER,
     "tier": labels.TIER,
     "rating": labels.RATING,
+    "risk_grade": labels.RISK_GRADE,
+    "outcome": labels.MEDIATION_OUTCOME,
     "result": labels.FOLLOW_UP,
     "reason": labels.REJECT_REASON,  # an escalation's free-text reason shows as it is
     "target": labels.DISPATCH_TARGET,  # events recorded before it was called dispatch_to
