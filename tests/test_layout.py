@@ -38,7 +38,6 @@ COVERED_BY = {
     "grids/registry.py": "tests/grids/test_formats.py",
     # console
     "console/paths.py": "tests/console/test_rendering.py",
-    "console/staff/auth.py": "tests/console/test_login.py",
     "console/staff/charts.py": "tests/console/test_training.py",
     "console/staff/taxonomy.py": "tests/console/test_training.py",
     "console/staff/mapsvg.py": "tests/console/test_tickets.py",

@@ -8,7 +8,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -22,6 +22,10 @@ from core.secret import same_secret
 from grids.api import get_registry
 
 COOKIE = "petition_session"
+# What a volunteer (民情专递员) may open in the console: the field page, their own account and
+# signing out (static assets are served without a session). Everything else is 403.
+VOLUNTEER_PATHS = ("/field", "/account", "/logout")
+VOLUNTEER_HOME = "/field"
 
 
 class LoginRequiredError(Exception):
@@ -63,9 +67,9 @@ class Staff:
 
     @property
     def grid_scope(self) -> tuple[str, ...] | None:
-        """Grid workers see only their own grids; staff of a street (community, district) the
-        grids of that unit; the hotline centre's staff and admins see all."""
-        if self.role == Role.GRID_WORKER:
+        """Grid workers (and volunteers) see only their own grids; staff of a street (community,
+        district) the grids of that unit; the hotline centre's staff and admins see all."""
+        if self.role in (Role.GRID_WORKER, Role.VOLUNTEER):
             return self.grid_codes
         if self.role == Role.STAFF and self.unit_code:
             return self.unit_grids
@@ -119,23 +123,39 @@ def staff_from_request(request: Request, session: Session) -> Staff | None:
     )
 
 
+def volunteer_may_open(path: str) -> bool:
+    """Whether a volunteer's session opens this path: the field page, the account page and
+    signing out, with their sub-paths (``/field/reports``), nothing else."""
+    return any(path == allowed or path.startswith(allowed + "/") for allowed in VOLUNTEER_PATHS)
+
+
 def current_staff(request: Request, session: SessionDep) -> Staff:
     """The signed-in staff member; the lookup's transaction ends at once.
 
     Every SQLite transaction begins IMMEDIATE (the write lock): a handler that reads, awaits
     Rasa or fails must not keep it from the lookup on. Error pages reuse the result.
+
+    Volunteers (民情专递员) sign in to the field page only: the console's start page sends
+    them there, every other page is the 403 page. Checked here, once, for every page.
     """
     staff = staff_from_request(request, session)
     session.commit()
     if staff is None:
         raise LoginRequiredError
     request.state.staff = staff
+    if staff.role == Role.VOLUNTEER and not volunteer_may_open(request.url.path):
+        if request.method == "GET" and request.url.path == "/":
+            raise HTTPException(
+                status_code=303, detail="请前往外勤工作台", headers={"Location": VOLUNTEER_HOME}
+            )
+        raise ForbiddenError
     return staff
 
 
 def desk_staff(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
-    """Hotline staff and admins (not grid workers): intake and exports of all tickets."""
-    if staff.role == Role.GRID_WORKER:
+    """Hotline staff and admins (not grid workers, not volunteers): intake and exports of all
+    tickets."""
+    if staff.role in (Role.GRID_WORKER, Role.VOLUNTEER):
         raise ForbiddenError
     return staff
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from console.staff import (
+    account,
     alerts,
     assessment,
     dashboard,
+    disputes,
+    field,
     intake,
     login,
     queue,
@@ -33,6 +36,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     assessment.router,
     reports.router,
+    disputes.router,
+    account.router,
+    field.router,
 )
 
 

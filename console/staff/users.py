@@ -74,7 +74,8 @@ def create_user(
 ) -> Response:
     check_csrf(staff, csrf_token)
     values = {
-        "username": username, "display_name": display_name, "role": role, "unit_code": unit_code
+        "username": username, "display_name": display_name, "role": role, "unit_code": unit_code,
+        "grid_codes": grid_codes or [],
     }  # fmt: skip
     try:
         if role not in labels.ROLE:

@@ -26,3 +26,18 @@ def test_users_create_first_admin(
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main([*args[:3], "wang", "--role", "grid_worker", "--password-stdin"]) == 2
     assert "密码至少" in capsys.readouterr().err
+
+
+def test_users_create_a_volunteer_of_a_grid(
+    cli_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["users", "create", "--username", "zhang", "--name", "张阿姨", "--role", "volunteer"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    assert main([*args, "--password-stdin"]) == 2
+    assert "民情专递员账号需要指定所在的网格编码" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    assert main([*args, "--grid", "999", "--password-stdin"]) == 2
+    assert "未知的网格编码：999" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    assert main([*args, "--grid", "510107001001001", "--password-stdin"]) == 0
+    assert "已创建民情专递员账号 zhang" in capsys.readouterr().out

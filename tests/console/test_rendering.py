@@ -5,23 +5,32 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from accounts import service as accounts
 from accounts.models import Role
+from casestore.models import Ticket
+from casestore.services import escalation, fieldwork
 from casestore.services import queue as queue_service
+from casestore.services.lifecycle import Context
 from console.paths import templates
 from console.staff.rendering import INTENT, actor, detail
 from core import labels
-from core.settings import Settings
+from core.clock import LOCAL_TZ, utcnow
+from core.db import make_engine, make_sessionmaker, session_scope
+from core.settings import ROOT, Settings
 from core.taxonomy import Taxonomy
-from tests.console.staff_fixtures import AUTH, add_user, file, login
+from grids.registry import load_registry
+from tests.console.staff_fixtures import AUTH, GRID, act, add_user, csrf, file, login
 
 
 def jpeg() -> bytes:
@@ -142,6 +151,28 @@ def visible(page: str) -> str:
     return " ".join(parser.parts)
 
 
+SERVICE_KINDS = {
+    "dispute_registered", "dispute_parties", "mediation_session", "risk_assessed",
+    "dispute_diverted", "dispute_supervised", "mediation_outcome", "mediation_agreement",
+    "dispute_concluded", "remind", "auto_escalate", "field_report", "coordination_requested",
+}  # fmt: skip
+
+
+def assert_no_codes(page: str, history: str, taxonomy: Taxonomy) -> None:
+    """Nothing on the page a staff member reads is a code: statuses, events, fields, grids."""
+    text = visible(page)
+    codes = {
+        *labels.STATUS, *labels.CHANNEL, *labels.RATING, *labels.TIER, *labels.REJECT_REASON,
+        *labels.DISPATCH_TARGET, *labels.EVENT, *labels.EVENT_FIELD, *INTENT,
+        *labels.RISK_GRADE, *labels.DISPUTE_STAGE, *labels.MEDIATION_OUTCOME, *labels.PARTY_ROLE,
+        *taxonomy.codes(), *(s.code for c in taxonomy.categories for s in c.subcategories),
+    }  # fmt: skip
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text)
+    shown = {code for code in codes if re.search(rf"(?<![A-Za-z]){code}(?![A-Za-z])", text)}
+    assert not shown
+    assert not re.search(r"\d{15}", history)  # grids by name
+
+
 def test_a_ticket_with_events_of_every_kind_shows_no_codes(
     staff_client: TestClient, taxonomy: Taxonomy
 ) -> None:
@@ -176,7 +207,8 @@ def test_a_ticket_with_events_of_every_kind_shows_no_codes(
          "description": "黉门街四网格的路灯坏了一排"},
         {"action": "correct", "subcategory": "property_management"},  # the category stays
         {"action": "dispatch", "dispatch_to": "grid", "text": "请尽快处理"},
-        {"action": "start"},
+        {"action": "accept"},
+        {"action": "arrive", "text": "已到现场查看"},
         {"action": "escalate", "text": "需要街道协调"},
         {"action": "reply", "text": "已联系供电所"},
         {"action": "resolve", "text": "路灯已修复"},
@@ -192,6 +224,7 @@ def test_a_ticket_with_events_of_every_kind_shows_no_codes(
         {"action": "transfer", "department": "城市管理局", "text": "路灯由城管负责"},
         {"action": "return", "text": "不属于本单位职责"},
         {"action": "dispatch", "dispatch_to": "department"},
+        {"action": "start"},
         {"action": "close", "text": "已更换灯具"},
         {"action": "follow_up", "rating": "unreached", "text": "电话无人接听"},
         {"action": "rate", "rating": "unresolved", "actor": "resident"},
@@ -206,18 +239,12 @@ def test_a_ticket_with_events_of_every_kind_shows_no_codes(
     page = client.get(f"/tickets/{number}").text
     history = visible(page.split('<ol class="events">')[1].split("</ol>")[0])
     kinds = [e["kind"] for e in client.get(events.rsplit("/", 1)[0], headers=AUTH).json()["events"]]
-    # Merged_from is the other ticket's; the result photo is the console form's (test_tickets).
-    assert set(kinds) == set(labels.EVENT) - {"merged_from", "result_photo"}, kinds
+    # Merged_from is the other ticket's; the result photo is the console form's (test_tickets);
+    # the dispute line's and the field services' events are the next test's.
+    left = {"merged_from", "result_photo", *SERVICE_KINDS}
+    assert set(kinds) == set(labels.EVENT) - left, kinds
+    assert_no_codes(page, history, taxonomy)
     text = visible(page)
-    codes = {
-        *labels.STATUS, *labels.CHANNEL, *labels.RATING, *labels.TIER, *labels.REJECT_REASON,
-        *labels.DISPATCH_TARGET, *labels.EVENT, *labels.EVENT_FIELD, *INTENT,
-        *taxonomy.codes(), *(s.code for c in taxonomy.categories for s in c.subcategories),
-    }  # fmt: skip
-    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text)
-    shown = {code for code in codes if re.search(rf"(?<![A-Za-z]){code}(?![A-Za-z])", text)}
-    assert not shown
-    assert not re.search(r"\d{15}", history)  # grids by name
     expected = [
         "状态：已受理，待审核；渠道：网页留言",
         "满意度：不满意",
@@ -246,3 +273,93 @@ def test_a_ticket_with_events_of_every_kind_shows_no_codes(
     assert f"［{INTENT['rate_service']}（满意度：不满意）］" in text
     other_page = visible(client.get(f"/tickets/{other}").text)
     assert f"工单号：{number}" in other_page
+
+
+def test_the_dispute_line_and_the_field_services_events_show_no_codes(
+    staff_client: TestClient, settings: Settings, taxonomy: Taxonomy
+) -> None:
+    client = staff_client
+    number = file(client, category="disputes", subcategory="neighbor_disputes",
+                  description="5栋有两户因为漏水吵起来了")  # fmt: skip
+    assert act(client, number, action="dispatch").status_code == 303
+    today = utcnow().astimezone(LOCAL_TZ).date().isoformat()
+    steps: list[tuple[str, dict[str, str]]] = [
+        ("parties", {"name_0": "王芳", "phone_0": "13800000001", "role_0": "applicant",
+                     "name_1": "李强", "phone_1": "", "role_1": "respondent",
+                     "mediator": "张丽"}),
+        ("grade", {"risk_grade": "orange", "note": "双方情绪激动"}),
+        ("divert", {"tier": "community", "reason": "需社区调委会介入"}),
+        ("session", {"held_on": today, "place": "社区调解室", "tier": "community",
+                     "mediator": "刘敏", "summary": "楼上修好漏水点"}),
+        ("supervise", {"note": "三日内回访"}),
+        ("outcome", {"outcome": "success", "text": "双方达成协议"}),
+        ("conclude", {}),
+    ]  # fmt: skip
+    for name, fields in steps:
+        if name == "conclude":
+            upload = client.post(
+                f"/tickets/{number}/mediation/agreement",
+                data={"csrf_token": csrf(client, f"/tickets/{number}/mediation")},
+                files={"agreement": ("协议.jpg", jpeg(), "image/jpeg")},
+                follow_redirects=False,
+            )
+            assert upload.status_code == 303, upload.text
+        data = {"csrf_token": csrf(client, f"/tickets/{number}/mediation"), **fields}
+        posted = client.post(f"/tickets/{number}/mediation/{name}", data=data,
+                             follow_redirects=False)  # fmt: skip
+        assert posted.status_code == 303, (name, posted.text)
+
+    # A worker's patrol report, and a resident's ticket past its step's deadline.
+    other = file(client, 2, category="environmental_protection",
+                 subcategory="waste_sanitation", grid_code=GRID)  # fmt: skip
+    assert act(client, other, action="dispatch").status_code == 303
+    engine = make_engine(settings.database_url)
+    registry = load_registry(ROOT / "data" / "grids")
+    with session_scope(make_sessionmaker(engine)) as session:
+        ctx = Context(session=session, taxonomy=taxonomy, registry=registry)
+        worker = accounts.create_user(session=session, username="zhangwei",
+                                      display_name="张伟", password="correct-horse",
+                                      role=Role.GRID_WORKER, grid_codes=[GRID])  # fmt: skip
+        person = fieldwork.person_of(worker)
+        draft = fieldwork.draft_report(
+            ctx,
+            person,
+            "代3栋王阿姨反映：楼道灯坏了",
+            classify=lambda text: ("urban_construction", None),
+        )
+        report, _ = fieldwork.file_report(
+            ctx, person, draft, submission_key="web-field-1", channel="webchat"
+        )
+        reported = report.number
+        ticket = session.scalars(select(Ticket).where(Ticket.number == other)).one()
+        due = ticket.step_due_at
+        assert due is not None
+        assert escalation.run(ctx, due - timedelta(minutes=1)).reminded == 1
+        assert escalation.run(ctx, due + timedelta(minutes=1)).escalated == 1
+    engine.dispose()
+    body = {"actor": "grid_worker:zhangwei", "action": "coordinate", "text": "需要街道协调"}
+    moved = client.post(f"/api/v1/tickets/{other}/actions", json=body, headers=AUTH)
+    assert moved.status_code == 200, moved.text
+
+    # A ticket corrected into a dispute after filing is registered when first worked on.
+    corrected = file(client, 3, description="两家邻居因为楼道堆物吵架")
+    body = {"actor": "staff:lili", "action": "correct", "category": "disputes",
+            "subcategory": "neighbor_disputes"}  # fmt: skip
+    assert client.post(f"/api/v1/tickets/{corrected}/actions", json=body,
+                       headers=AUTH).status_code == 200  # fmt: skip
+    data = {"csrf_token": csrf(client, f"/tickets/{corrected}/mediation"), "mediator": "张丽",
+            "name_0": "王芳", "phone_0": "", "role_0": "applicant"}  # fmt: skip
+    posted = client.post(f"/tickets/{corrected}/mediation/parties", data=data,
+                         follow_redirects=False)  # fmt: skip
+    assert posted.status_code == 303, posted.text
+
+    kinds: set[str] = set()
+    for shown in (number, reported, other, corrected):
+        page = client.get(f"/tickets/{shown}").text
+        history = visible(page.split('<ol class="events">')[1].split("</ol>")[0])
+        assert_no_codes(page, history, taxonomy)
+        events = client.get(f"/api/v1/tickets/{shown}", headers=AUTH).json()["events"]
+        kinds |= {e["kind"] for e in events}
+    assert kinds >= SERVICE_KINDS, SERVICE_KINDS - kinds
+    record = client.get(f"/tickets/{number}/mediation").text
+    assert_no_codes(record, "", taxonomy)

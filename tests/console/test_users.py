@@ -58,6 +58,7 @@ def test_the_role_choices_carry_their_codes(client: TestClient, settings: Settin
         ("staff", "话务员"),
         ("grid_worker", "网格员"),
         ("admin", "管理员"),
+        ("volunteer", "民情专递员"),
     ]
 
 
@@ -76,3 +77,26 @@ def test_admins_cannot_deactivate_themselves_or_unknown_accounts(
 
 def test_only_admins_manage_accounts(staff_client: TestClient) -> None:
     assert staff_client.get("/admin/users").status_code == 403
+
+
+def test_admin_creates_a_volunteer_with_a_grid(
+    client: TestClient, settings: Settings, session: Session
+) -> None:
+    add_user(settings, "boss", Role.ADMIN)
+    login(client, "boss")
+    token = csrf(client, "/admin/users")
+    form = {"csrf_token": token, "username": "zhang", "display_name": "张阿姨",
+            "password": PASSWORD, "role": "volunteer"}  # fmt: skip
+    no_grid = client.post("/admin/users", data=form)
+    assert no_grid.status_code == 422 and "民情专递员账号需要指定所在的网格编码" in no_grid.text
+    assert 'value="volunteer" selected' in no_grid.text  # what was chosen stays chosen
+    created = client.post("/admin/users", data={**form, "grid_codes": [GRID]})
+    assert created.status_code == 200 and "已创建账号 zhang" in created.text
+    assert "<td>民情专递员</td>" in created.text
+    assert "网格员、民情专递员必填" in created.text
+    client.cookies.clear()
+    assert login(client, "zhang") == 303  # a volunteer signs in (to the field page)
+    records = audit.recent(session, object_type="user")
+    assert records[0].action == "user_create"
+    assert records[0].data == {"username": "zhang", "role": "volunteer", "grid_codes": [GRID],
+                               "unit_code": None}  # fmt: skip
