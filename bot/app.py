@@ -35,11 +35,11 @@ from telegram.ext import (
 
 from bot import handlers
 from bot.casestore import CaseStoreChannel
+from bot.field import FieldRelay
 from bot.handlers import Runtime
 from bot.notifications import NotificationPump
 from bot.rasa import RasaClient
 from bot.ratelimit import RateLimiter
-from bot.relay import Relay
 from bot.sender import Sender
 from bot.store import Store
 from bot.tasks import BackgroundTasks
@@ -72,6 +72,10 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         "mydata": handlers.my_data,
         "cancel": handlers.cancel,
         "new": handlers.new_conversation,
+        "link": handlers.link,
+        "unlink": handlers.unlink,
+        "tasks": handlers.tasks,
+        "visit": handlers.visit,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
@@ -111,7 +115,7 @@ class BotProcess:
         )
         bot = self.application.bot
         self.sender = Sender(bot=bot, store=self.store, tasks=self.tasks)
-        self.relay = Relay(
+        self.relay = FieldRelay(  # residents to Rasa; linked grid workers to the field desk
             bot=bot,
             store=self.store,
             rasa=self.rasa,

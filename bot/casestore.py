@@ -1,7 +1,9 @@
-"""The case-store HTTP API, as seen from the bot (attachments, tickets, notifications)."""
+"""The case-store HTTP API, as seen from the bot (attachments, tickets, notifications, and the
+field desk of grid workers and volunteers: ``/api/v1/field``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -39,8 +41,10 @@ class CaseStoreChannel:
             raise ServiceUnavailable(f"case store answered {response.status_code}")
         if response.status_code >= 400:
             try:
-                detail = str(response.json().get("detail", ""))
+                detail = response.json().get("detail", "")
             except (ValueError, AttributeError):
+                detail = ""
+            if not isinstance(detail, str):  # e.g. a validation error's list: not for people
                 detail = ""
             raise CaseStoreRefused(response.status_code, detail)
         try:
@@ -81,3 +85,108 @@ class CaseStoreChannel:
 
     async def acknowledge(self, notification_id: int) -> None:
         await self._request("POST", f"/api/v1/notifications/{notification_id}/delivered")
+
+    # -- the field desk (grid workers and volunteers linked to a console account) ---------------
+
+    async def field_link(self, *, code: str, telegram_id: int) -> dict[str, Any]:
+        """Link this Telegram account with a one-time code; the person and a welcome."""
+        result = await self._request(
+            "POST", "/api/v1/field/link", json={"code": code, "telegram_id": telegram_id}
+        )
+        return dict(result)
+
+    async def field_me(self, telegram_id: int) -> dict[str, Any] | None:
+        """The linked person of this Telegram account, or None when it is not linked."""
+        try:
+            result = await self._request(
+                "GET", "/api/v1/field/me", params={"telegram_id": telegram_id}
+            )
+        except CaseStoreRefused as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return dict(result)
+
+    async def field_unlink(self, telegram_id: int) -> dict[str, Any]:
+        result = await self._request(
+            "POST", "/api/v1/field/unlink", json={"telegram_id": telegram_id}
+        )
+        return dict(result)
+
+    async def field_tasks(self, telegram_id: int) -> list[dict[str, Any]]:
+        result = await self._request(
+            "GET", "/api/v1/field/tasks", params={"telegram_id": telegram_id}
+        )
+        return list(result.get("items", []))
+
+    async def field_step(
+        self,
+        *,
+        telegram_id: int,
+        number: str,
+        step: str,
+        text: str = "",
+        attachment_ids: Sequence[int] = (),
+    ) -> dict[str, Any]:
+        """One step of a task (accept, arrive, coordinate, resolve); the new state and buttons."""
+        result = await self._request(
+            "POST",
+            f"/api/v1/field/tasks/{number}/steps",
+            json={
+                "telegram_id": telegram_id,
+                "step": step,
+                "text": text,
+                "attachment_ids": list(attachment_ids),
+            },
+        )
+        return dict(result)
+
+    async def field_draft(
+        self,
+        *,
+        telegram_id: int,
+        text: str,
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> dict[str, Any]:
+        """A drafted patrol report (``draft``) and its Chinese ``summary``; nothing filed."""
+        result = await self._request(
+            "POST",
+            "/api/v1/field/reports/draft",
+            json={
+                "telegram_id": telegram_id,
+                "text": text,
+                "latitude": latitude,
+                "longitude": longitude,
+            },
+        )
+        return dict(result)
+
+    async def field_report(
+        self,
+        *,
+        telegram_id: int,
+        submission_key: str,
+        draft: dict[str, Any],
+        attachment_ids: Sequence[int] = (),
+    ) -> dict[str, Any]:
+        """File a drafted report, exactly once per ``submission_key``; its number and message."""
+        result = await self._request(
+            "POST",
+            "/api/v1/field/reports",
+            json={
+                "telegram_id": telegram_id,
+                "submission_key": submission_key,
+                "draft": draft,
+                "attachment_ids": list(attachment_ids),
+            },
+        )
+        return dict(result)
+
+    async def field_visit(self, *, telegram_id: int, households: int, notes: str) -> dict[str, Any]:
+        result = await self._request(
+            "POST",
+            "/api/v1/field/visits",
+            json={"telegram_id": telegram_id, "households": households, "notes": notes},
+        )
+        return dict(result)

@@ -3,6 +3,10 @@
 Handlers do not wait for Rasa or the case store. They store what the resident sent (keys
 derived from the ``update_id``, so a redelivered update changes nothing) and wake the
 relay; slow work happens there, in order per resident.
+
+A Telegram user linked to a console account (a grid worker or volunteer, remembered in the
+store) is served by the field desk (bot/field.py): their input becomes ``field`` jobs, never
+Rasa turns. Residents are served exactly as before.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import media, render, texts
+from bot import field, media, render, texts
 from bot.ratelimit import RateLimiter
 from bot.relay import Relay
 from bot.sender import Sender
-from bot.store import NewJob, NewMessage, Store
+from bot.store import FieldPerson, NewJob, NewMessage, Store
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,17 @@ def _queue(
     runtime.relay.kick(user_id)
 
 
+def _field(context: ContextTypes.DEFAULT_TYPE, update: Update, op: str, **data: Any) -> None:
+    """Queue a job for the field desk."""
+    _queue(context, update, ("field", {"op": op, **data}))
+
+
+def _person(context: ContextTypes.DEFAULT_TYPE, update: Update) -> FieldPerson | None:
+    """The linked person (grid worker, volunteer …) sending this update, if any."""
+    user_id, _ = _ids(update)
+    return runtime_of(context).store.field_person(user_id)
+
+
 def _to_rasa(message: str, display_text: str | None, **extra: Any) -> tuple[str, dict[str, Any]]:
     return "rasa", {"message": message, "display_text": display_text, **extra}
 
@@ -121,13 +136,47 @@ async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: what the bot can do."""
-    _reply(context, update, texts.WELCOME)
+    """/start: what the bot can do; ``/start link-<code>`` (a deep link) links an account."""
+    code = field.start_link_code(context.args or [])
+    if code is not None:
+        _field(context, update, "link", code=code)
+        return
+    person = _person(context, update)
+    _reply(context, update, texts.WELCOME if person is None else field.help_text(person))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/help: the commands."""
-    _reply(context, update, texts.HELP)
+    """/help: the commands (a linked person's own)."""
+    person = _person(context, update)
+    _reply(context, update, texts.HELP if person is None else field.help_text(person))
+
+
+async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/link <code>: link this Telegram account to a console account (绑定)."""
+    code = (context.args or [""])[0]
+    if not code.isdigit():
+        _reply(context, update, texts.LINK_USAGE)
+        return
+    _field(context, update, "link", code=code)
+
+
+async def unlink(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unlink: remove the link (the chat is a resident's again)."""
+    _field(context, update, "unlink")
+
+
+async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/tasks: a grid worker's open tasks, each with its step buttons."""
+    _field(context, update, "tasks")
+
+
+async def visit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/visit <households> <notes>: the day's visit log (走访日志)."""
+    parsed = field.parse_visit(" ".join(context.args or []))
+    if parsed is None:
+        _reply(context, update, texts.VISIT_USAGE)
+        return
+    _field(context, update, "visit", households=parsed[0], notes=parsed[1])
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -142,7 +191,11 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/cancel: the cancel intent, as if the resident had typed 取消."""
+    """/cancel: the cancel intent, as if the resident had typed 取消; a linked person's pending
+    input (draft, resolve, coordination reason) is abandoned."""
+    if _person(context, update) is not None:
+        _field(context, update, "cancel")
+        return
     _queue(context, update, _to_rasa("/cancel", "取消"))
 
 
@@ -160,21 +213,48 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Plain text goes to Rasa as it is."""
-    body = _message(update).text or ""
-    _queue(context, update, _to_rasa(body, body))
+    """Plain text goes to Rasa as it is; a linked person's to the field desk ("绑定 <code>"
+    links anyone)."""
+    message = _message(update)
+    body = message.text or ""
+    person = _person(context, update)
+    command = field.text_command(body, person)
+    if command is not None:
+        _field(context, update, command[0], **command[1])
+    elif person is not None:
+        _field(context, update, "text", text=body, message_id=message.message_id)
+    else:
+        _queue(context, update, _to_rasa(body, body, message_id=message.message_id))
 
 
 async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A shared location goes to Rasa the way the web chat's 📍 button sends it."""
-    point = _message(update).location
+    message = _message(update)
+    point = message.location
     assert point is not None
+    if _person(context, update) is not None:
+        _field(
+            context,
+            update,
+            "location",
+            latitude=point.latitude,
+            longitude=point.longitude,
+            message_id=message.message_id,
+        )
+        return
     payload = media.location_payload(point.latitude, point.longitude)
-    _queue(context, update, _to_rasa(payload, texts.LOCATION_DISPLAY))
+    _queue(
+        context,
+        update,
+        _to_rasa(payload, texts.LOCATION_DISPLAY, message_id=message.message_id),
+    )
 
 
 async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A shared contact answers the phone question: its number goes to Rasa as text."""
+    if _person(context, update) is not None:
+        _reply(context, update, texts.FIELD_CONTACT)
+        return
     shared = _message(update).contact
     assert shared is not None
     phone = contact_phone(shared.phone_number)
@@ -194,7 +274,21 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if size and size > media.MAX_IMAGE_BYTES:
         _reply(context, update, texts.PHOTO_TOO_LARGE)
         return
-    jobs: list[tuple[str, dict[str, Any]]] = [("photo", {"file_id": file_id, "file_name": name})]
+    if _person(context, update) is not None:
+        _field(
+            context,
+            update,
+            "photo",
+            file_id=file_id,
+            file_name=name,
+            caption=message.caption or "",
+            message_id=message.message_id,
+            media_group_id=message.media_group_id,
+        )
+        return
+    jobs: list[tuple[str, dict[str, Any]]] = [
+        ("photo", {"file_id": file_id, "file_name": name, "message_id": message.message_id})
+    ]
     if message.caption:
         jobs.append(_to_rasa(message.caption, message.caption))
     _queue(context, update, *jobs)
@@ -224,7 +318,8 @@ async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A tapped inline button: mark the message, then send the stored payload to Rasa."""
+    """A tapped inline button: mark the message, then send the stored payload to Rasa (a task
+    or field-desk payload to the field desk)."""
     query = update.callback_query
     assert query is not None
     runtime = runtime_of(context)
@@ -247,6 +342,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.edit_message_reply_markup(reply_markup=None)
     except TelegramError as exc:  # e.g. the keyboard was removed by an earlier tap
         log.info("keyboard not updated: %s", exc)
+    if field.is_field_payload(stored.payload):
+        _field(context, update, "button", payload=stored.payload)
+        return
     _queue(context, update, _to_rasa(stored.payload, stored.display_text))
 
 

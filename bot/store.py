@@ -8,6 +8,10 @@
   (Telegram allows 64 bytes; Rasa payloads are longer).
 * ``notification`` — case-store notification ids recorded before they are acknowledged.
 * ``seen_update`` / ``setting`` — processed update ids and the polling offset.
+* ``field_person`` — Telegram users checked against the case store's linked accounts (grid
+  workers, volunteers): their role and name, or that they are not linked (residents).
+* ``field_state`` — a linked person's pending input (a draft awaiting 确认, a resolve note
+  and photos being collected, a coordination reason asked for).
 """
 
 from __future__ import annotations
@@ -69,6 +73,20 @@ CREATE TABLE IF NOT EXISTS busy_notice (
     user_id INTEGER PRIMARY KEY,
     told_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS field_person (
+    user_id INTEGER PRIMARY KEY,
+    linked INTEGER NOT NULL,
+    username TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    role_label TEXT NOT NULL,
+    checked_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS field_state (
+    user_id INTEGER PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS setting (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -121,6 +139,18 @@ class NewJob:
     key: str
     kind: str
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldPerson:
+    """A Telegram user linked to a console account (grid worker, volunteer …)."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    role_label: str
+    checked_at: float
 
 
 @dataclass(frozen=True)
@@ -341,6 +371,66 @@ class Store:
             (self._clock(), notification_id),
         )
 
+    # -- field desk: linked people and their pending input ------------------------------------
+
+    def field_person(self, user_id: int) -> FieldPerson | None:
+        """The linked person of this Telegram user, as last checked; None for residents."""
+        row = self._db.execute(
+            "SELECT * FROM field_person WHERE user_id = ? AND linked = 1", (user_id,)
+        ).fetchone()
+        return None if row is None else _record(FieldPerson, row)
+
+    def field_checked_at(self, user_id: int) -> float | None:
+        """When this user was last checked against the case store (linked or not)."""
+        row = self._db.execute(
+            "SELECT checked_at FROM field_person WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return None if row is None else float(row["checked_at"])
+
+    def remember_field_person(
+        self,
+        user_id: int,
+        *,
+        linked: bool,
+        username: str = "",
+        display_name: str = "",
+        role: str = "",
+        role_label: str = "",
+    ) -> None:
+        """Record what the case store said about this user (unlinking drops pending input)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO field_person (user_id, linked, username, display_name, role, "
+                "role_label, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO "
+                "UPDATE SET linked = excluded.linked, username = excluded.username, "
+                "display_name = excluded.display_name, role = excluded.role, "
+                "role_label = excluded.role_label, checked_at = excluded.checked_at",
+                (user_id, int(linked), username, display_name, role, role_label, self._clock()),
+            )
+            if not linked:
+                db.execute("DELETE FROM field_state WHERE user_id = ?", (user_id,))
+
+    def field_state(self, user_id: int) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT state FROM field_state WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        state = json.loads(row["state"])
+        return state if isinstance(state, dict) else None
+
+    def set_field_state(self, user_id: int, state: dict[str, Any] | None) -> None:
+        """Replace the user's pending input; None clears it."""
+        if state is None:
+            self._db.execute("DELETE FROM field_state WHERE user_id = ?", (user_id,))
+            return
+        self._db.execute(
+            "INSERT INTO field_state (user_id, state, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, "
+            "updated_at = excluded.updated_at",
+            (user_id, json.dumps(state, ensure_ascii=False), self._clock()),
+        )
+
     # -- housekeeping --------------------------------------------------------------------
 
     def purge(self, *, keep_days: float = 7.0, keep_buttons_days: float = 60.0) -> None:
@@ -351,3 +441,9 @@ class Store:
             db.execute("DELETE FROM outgoing WHERE sent_at < ?", (now - keep_days * DAY,))
             db.execute("DELETE FROM seen_update WHERE seen_at < ?", (now - keep_days * DAY,))
             db.execute("DELETE FROM button WHERE created_at < ?", (now - keep_buttons_days * DAY,))
+            # Pending field input is abandoned after a while; "not linked" is checked again.
+            db.execute("DELETE FROM field_state WHERE updated_at < ?", (now - keep_days * DAY,))
+            db.execute(
+                "DELETE FROM field_person WHERE linked = 0 AND checked_at < ?",
+                (now - keep_days * DAY,),
+            )
