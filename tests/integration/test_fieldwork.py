@@ -4,7 +4,9 @@ process, Rasa, actions and case store; fake Bot API.
 An admin creates a grid worker and a volunteer; each links Telegram with a one-time code; a
 resident's ticket is dispatched and the worker's chat shows it with its step buttons; the worker
 accepts, arrives and resolves it with a note and a photo, and the resident's chat says so; the
-volunteer's "5栋有两户因为漏水吵起来了" becomes a dispute ticket in their grid.
+volunteer's "5栋有两户因为漏水吵起来了" becomes a dispute ticket in their grid, graded 黄; it is
+dispatched, the worker asks for coordination (the one escalation: to the community), the
+community mediates it, records 调解成功 and closes it (案结事了), and the volunteer hears so.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from sqlalchemy.orm import Session
 from accounts import service as accounts
 from accounts.models import Role, User
 from bot import texts
+from casestore.services import disputes
+from casestore.services.lifecycle import Context
 from casestore.services.tickets import get_ticket
+from core.clock import LOCAL_TZ, utcnow
 from core.db import make_engine, make_sessionmaker, session_scope
+from core.taxonomy import load_taxonomy
 from grids.registry import load_registry
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram.images import jpeg
@@ -189,11 +195,67 @@ def test_volunteer_report_becomes_a_dispute_in_their_grid(telegram: Telegram, st
     assert filed["channel"] == "telegram"
     kept = stored(stack, number.group(1))
     assert kept["reported_by"] == "field_volunteer"
-    if kept["risk_grade"] is not None:  # the dispute line grades it (casestore/services/disputes)
-        assert kept["risk_grade"] == "yellow"
+    assert kept["risk_grade"] == "yellow"  # 黄色（一般纠纷）
+    assert "dispute_registered" not in kept["events"]  # registered as it was filed
     used = [
         m for m in telegram.fake.messages_to(VOLUNTEER) if m["message_id"] == summary["message_id"]
     ]
     assert not buttons_of(used[0])  # the summary's buttons are gone once used
     # Volunteers take no task steps.
     assert "没有待办任务" in telegram.say(VOLUNTEER, "/tasks", "任务")["text"]
+
+
+def test_the_volunteers_dispute_goes_from_registration_to_settled_with_one_escalation(
+    telegram: Telegram, stack: Stack
+) -> None:
+    fake = telegram.fake
+    telegram.say(WORKER, f"/link {link_code(stack, 'field_worker', Role.GRID_WORKER, '王网格')}",
+                 "王网格")  # fmt: skip
+    telegram.say(VOLUNTEER,
+                 f"/link {link_code(stack, 'field_volunteer', Role.VOLUNTEER, '李阿姨')}",
+                 "李阿姨")  # fmt: skip
+    telegram.say(VOLUNTEER, "7栋两户邻居因为楼上漏水到楼下的事吵起来了", texts.REPORT_HINT)
+    filed_message = telegram.tap(VOLUNTEER, texts.REPORT_CONFIRM, "工单号")
+    found = ANY_NUMBER.search(filed_message["text"])
+    assert found, filed_message["text"]
+    number = found.group(1)
+    assert ticket(stack, number)["category"] == "disputes"
+
+    # 分流: dispatched to the grid; the worker cannot settle it and asks the community.
+    staff(stack, number, action="dispatch")
+    task = fake.wait_for_text(WORKER, number)
+    assert "需要协调" in buttons_of(task)
+    telegram.tap(WORKER, "需要协调", "需要协调的原因")
+    moved = telegram.say(WORKER, "双方情绪激动，需社区人民调解委员会调解", "已上报")
+    assert "社区" in moved["text"] and number in moved["text"]
+    assert ticket(stack, number)["tier"] == "community"
+
+    # 先行调解 at the community, 调解成功, 案结事了 (the console's steps, through the service).
+    with database(stack) as session:
+        ctx = Context(session=session, taxonomy=load_taxonomy(ROOT / "data" / "taxonomy.yml"),
+                      registry=load_registry(ROOT / "data" / "grids"))  # fmt: skip
+        dispute = get_ticket(session=session, number=number)
+        assert dispute is not None
+        actor = "staff:community"
+        disputes.set_parties(ctx, dispute, [{"name": "赵先生", "phone": "", "role": "applicant"},
+                                            {"name": "钱女士", "phone": "", "role": "respondent"}],
+                             "社区调解员刘敏", actor)  # fmt: skip
+        today = utcnow().astimezone(LOCAL_TZ).date()
+        disputes.add_session(ctx, dispute, today, "社区调解室", "community", "社区调解员刘敏",
+                             "楼上三日内修复防水，赔偿楼下吊顶损失800元", actor)  # fmt: skip
+        disputes.record_outcome(ctx, dispute, "success", actor, "双方签订调解协议，楼上修复防水")
+        disputes.conclude(ctx, dispute, actor)
+    done = ticket(stack, number)
+    assert done["status"] == "closed"
+    with database(stack) as session:
+        settled = get_ticket(session=session, number=number)
+        assert settled is not None
+        assert (settled.dispute_stage, settled.settled_tier) == ("concluded", "community")
+        escalations = [
+            e.kind
+            for e in settled.events
+            if e.kind in ("escalated", "coordination_requested", "auto_escalate")
+        ]
+        assert escalations == ["coordination_requested"]  # exactly one escalation
+    told = fake.wait_for_text(VOLUNTEER, "双方签订调解协议")
+    assert number in told["text"]
