@@ -690,7 +690,11 @@ def file_report(
     except ValueError as exc:
         raise FieldError("上报内容不完整或格式不正确，请重新发送") from exc
     ticket, created = create_ticket(
-        session=ctx.session, draft=ticket_draft, taxonomy=ctx.taxonomy, actor=person.actor
+        session=ctx.session,
+        draft=ticket_draft,
+        taxonomy=ctx.taxonomy,
+        actor=person.actor,
+        link_photos=False,  # only the photos named: the chat also carries tasks' photos
     )
     if not created:
         return ticket, False
@@ -706,7 +710,7 @@ def file_report(
         "field_report",
         person.actor,
         {"reported_by": person.username, "on_behalf_of": ticket.on_behalf_of,
-         "photos": len({p.id for p in ticket.attachments} | {p.id for p in photos})},
+         "photos": len(photos)},
     )  # fmt: skip
     ctx.session.flush()
     return ticket, True

@@ -133,19 +133,26 @@ def get_by_submission_key(*, session: Session, key: str) -> Ticket | None:
 
 
 def create_ticket(
-    *, session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str = "bot"
+    *,
+    session: Session,
+    draft: TicketDraft,
+    taxonomy: Taxonomy,
+    actor: str = "bot",
+    link_photos: bool = True,
 ) -> tuple[Ticket, bool]:
     """File a confirmed draft exactly once.
 
     The submission key makes the call idempotent: a retry (after a timeout, or from the
-    outbox) returns the ticket created the first time and ``False``.
+    outbox) returns the ticket created the first time and ``False``. ``link_photos``: the
+    photos sent earlier in the conversation become the ticket's (a resident's chat); a field
+    report names its own photos instead, since a worker's chat also carries other tickets'.
     """
     for attempt in range(MAX_ATTEMPTS):
         existing = get_by_submission_key(session=session, key=draft.submission_key)
         if existing is not None:
             return existing, False
         try:
-            return _insert(session, draft, taxonomy, actor), True
+            return _insert(session, draft, taxonomy, actor, link_photos), True
         except IntegrityError:
             # Another request took the same submission key or ticket number first.
             session.rollback()
@@ -174,7 +181,9 @@ def _routing(draft: TicketDraft, taxonomy: Taxonomy) -> dict[str, Any]:
             "sla_days": entry.sla_days}  # fmt: skip
 
 
-def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str) -> Ticket:
+def _insert(
+    session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str, link_photos: bool
+) -> Ticket:
     routing = _routing(draft, taxonomy)
     now = utcnow()
     ticket = Ticket(
@@ -205,7 +214,7 @@ def _insert(session: Session, draft: TicketDraft, taxonomy: Taxonomy, actor: str
     session.flush()
     if ticket.category == dispute_intake.DISPUTES:  # the dispute line: stage, grade, record
         dispute_intake.on_filed(session, ticket)
-    photos = link_pending(session=session, ticket=ticket)
+    photos = link_pending(session=session, ticket=ticket) if link_photos else 0
     if photos:
         ticket.events.append(
             TicketEvent(

@@ -252,6 +252,7 @@ def test_a_dispute_report_is_graded_and_filed_once_for_the_reporter(ctx: Context
     assert draft.category == "disputes" and draft.risk_grade == "yellow"
     assert "风险等级：" in draft.summary()
     photo = jpeg(f"tg-{VOLUNTEER_TG}", ctx.session)
+    stray = jpeg(f"tg-{VOLUNTEER_TG}", ctx.session)  # sent for something else, never used
     key = f"tg-field-{VOLUNTEER_TG}-42"
     ticket, created = fieldwork.file_report(
         ctx, volunteer, draft, submission_key=key, attachment_ids=[photo.id]
@@ -261,6 +262,8 @@ def test_a_dispute_report_is_graded_and_filed_once_for_the_reporter(ctx: Context
     assert (ticket.channel, ticket.conversation_id) == ("telegram", f"tg-{VOLUNTEER_TG}")
     assert ticket.risk_grade == "yellow" and ticket.status == "submitted"
     assert photo.ticket_id == ticket.id
+    assert stray.ticket_id is None  # only the photos the report names
+    assert ticket.events[-1].data["photos"] == 1
     assert [e.kind for e in ticket.events][0] == "created"
     assert ticket.events[0].actor == "volunteer:helper" and ticket.events[-1].kind == "field_report"
     again, created = fieldwork.file_report(
