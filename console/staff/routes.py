@@ -13,6 +13,7 @@ from console.staff import (
     field,
     intake,
     login,
+    patrol,
     queue,
     records,
     reports,
@@ -39,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     disputes.router,
     account.router,
     field.router,
+    patrol.router,
 )
 
 
