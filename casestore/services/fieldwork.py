@@ -288,17 +288,10 @@ def send_telegram(
     """Queue a message for a linked account's Telegram chat (the bot's pump delivers it)."""
     if user.telegram_id is None:
         return None
-    note = Notification(
-        ticket=ticket,
-        channel=Channel.TELEGRAM.value,
-        conversation_id=telegram_conversation(user.telegram_id),
-        kind=kind,
-        text=text,
-        buttons=buttons or [],
-        created_at=utcnow(),
+    conversation = telegram_conversation(user.telegram_id)
+    return lifecycle.queue_message(
+        ctx, ticket, Channel.TELEGRAM.value, conversation, kind, text, buttons
     )
-    ctx.session.add(note)
-    return note
 
 
 def push_task(ctx: Context, ticket: Ticket) -> int:

@@ -174,10 +174,23 @@ def notify(
     """Queue a message for the resident in the channel the ticket came from."""
     if ticket.channel not in NOTIFIED_CHANNELS or not ticket.conversation_id:
         return None
+    return queue_message(ctx, ticket, ticket.channel, ticket.conversation_id, kind, text, buttons)
+
+
+def queue_message(
+    ctx: Context,
+    ticket: Ticket,
+    channel: str,
+    conversation_id: str,
+    kind: str,
+    text: str,
+    buttons: list[dict[str, str]] | None = None,
+) -> Notification:
+    """One message about the ticket in a channel's outbox, for that conversation."""
     note = Notification(
         ticket=ticket,
-        channel=ticket.channel,
-        conversation_id=ticket.conversation_id,
+        channel=channel,
+        conversation_id=conversation_id,
         kind=kind,
         text=text,
         buttons=buttons or [],
