@@ -22,7 +22,7 @@ from types import FrameType
 
 from sqlalchemy.orm import Session
 
-from casestore.services import escalation, warnings
+from casestore.services import escalation, fieldwork, warnings
 from casestore.services.lifecycle import Context
 from cli import context
 from cli.context import CommandError
@@ -47,7 +47,10 @@ def one_round(
     days = refresh_counts(session)
     session.flush()
     today = today or utcnow().astimezone(LOCAL_TZ).date()
-    alerts = warnings.run(session, registry, today=today, taxonomy=taxonomy)
+    telegram = fieldwork.alert_sender(
+        Context(session=session, taxonomy=taxonomy, registry=registry)
+    )  # linked staff also hear of new alerts on Telegram
+    alerts = warnings.run(session, registry, today=today, taxonomy=taxonomy, senders=[telegram])
     return days, [alert.title for alert in alerts]
 
 

@@ -33,7 +33,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from accounts import service as accounts
 from accounts.models import Role, User
-from casestore.models import Attachment, Channel, Notification, Ticket, TicketEvent, VisitLog
+from casestore.models import (
+    Alert,
+    Attachment,
+    Channel,
+    Notification,
+    StaffNotice,
+    Ticket,
+    TicketEvent,
+    VisitLog,
+)
 from casestore.schemas import TicketAction, TicketDraft
 from casestore.services import lifecycle
 from casestore.services.attachments import RESULT_PHOTO_CHANNEL
@@ -292,6 +301,27 @@ def send_telegram(
     return lifecycle.queue_message(
         ctx, ticket, Channel.TELEGRAM.value, conversation, kind, text, buttons
     )
+
+
+def alert_sender(ctx: Context) -> Callable[[User, StaffNotice], None]:
+    """Early warnings (预警) to the Telegram chat of each linked recipient, besides their
+    console notice: a ``warnings.NoticeSender`` (the analytics process passes it)."""
+
+    def send(user: User, notice: StaffNotice) -> None:
+        if user.telegram_id is None or notice.alert_id is None:
+            return
+        alert = ctx.session.get(Alert, notice.alert_id)
+        numbers = list(alert.ticket_numbers or []) if alert is not None else []
+        ticket = get_ticket(session=ctx.session, number=numbers[0]) if numbers else None
+        if alert is None or ticket is None:
+            return
+        text = (
+            f"{notice.text}\n涉及工单 {max(alert.count, len(numbers))} 件，如 {ticket.number}。"
+            "请在工作台「预警」中查看并处置。"
+        )
+        send_telegram(ctx, ticket, user, "alert", text)
+
+    return send
 
 
 def push_task(ctx: Context, ticket: Ticket) -> int:

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from accounts import service as accounts
 from accounts.models import Role, User
-from casestore.models import Attachment, Notification, Ticket
+from casestore.models import Alert, Attachment, Notification, Ticket
 from casestore.schemas import TicketAction, TicketDraft
-from casestore.services import fieldwork, lifecycle
+from casestore.services import fieldwork, lifecycle, warnings
 from casestore.services.attachments import RESULT_PHOTO_CHANNEL, store_attachment
 from casestore.services.fieldwork import FieldConflict, FieldError, FieldForbidden, FieldNotFound
 from casestore.services.lifecycle import Context
@@ -344,3 +344,21 @@ def test_keywords_and_building_numbers() -> None:
     assert fieldwork._number("十二") == 12 and fieldwork._number("二十") == 20
     assert fieldwork._number("x") is None
     assert fieldwork.map_link(30.5, 104.0).endswith("#map=18/30.500000/104.000000")
+
+
+def test_linked_recipients_of_an_alert_hear_of_it_on_telegram(ctx: Context) -> None:
+    user(ctx.session, "zhangli", Role.GRID_WORKER, [GRID], WORKER_TG)
+    unlinked = user(ctx.session, "wangfang", Role.GRID_WORKER, [GRID])
+    ticket = resident_ticket(ctx)
+    alert = Alert(key="burst:test", kind="burst", level="yellow", title="黉门街 垃圾 7 件",
+                  day=utcnow().date(), grid_code=GRID, category=ticket.category, count=7,
+                  ticket_numbers=[ticket.number])  # fmt: skip
+    ctx.session.add(alert)
+    notices = warnings.push(ctx.session, ctx.registry, alert,
+                            senders=[fieldwork.alert_sender(ctx)])  # fmt: skip
+    assert {n.user_id for n in notices} >= {unlinked.id}  # the console notice for everyone
+    sent = [n for n in notes_to(ctx.session, f"tg-{WORKER_TG}") if n.kind == "alert"]
+    assert len(sent) == 1
+    assert sent[0].text.startswith("【") and "黉门街 垃圾 7 件" in sent[0].text
+    assert "涉及工单 7 件" in sent[0].text and ticket.number in sent[0].text
+    assert not [n for n in notes_to(ctx.session, f"tg-{VOLUNTEER_TG}") if n.kind == "alert"]
