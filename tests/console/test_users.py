@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.models import Role
+from accounts import service as accounts
+from accounts.models import Role, User
 from core import audit
 from core.settings import Settings
 from tests.console.staff_fixtures import (
@@ -100,3 +102,40 @@ def test_admin_creates_a_volunteer_with_a_grid(
     assert records[0].action == "user_create"
     assert records[0].data == {"username": "zhang", "role": "volunteer", "grid_codes": [GRID],
                                "unit_code": None}  # fmt: skip
+
+
+def test_admin_hands_a_volunteer_a_link_code_and_ends_a_lost_phones_link(
+    client: TestClient, settings: Settings, session: Session
+) -> None:
+    add_user(settings, "boss", Role.ADMIN)
+    add_user(settings, "zhang", Role.VOLUNTEER, [GRID])
+    found = session.scalars(select(User).where(User.username == "zhang")).one()
+    volunteer = found.id
+    session.commit()  # SQLite: no write lock held while the app signs in
+    assert login(client, "boss") == 303
+    page = client.get("/admin/users").text
+    assert "黉门街社区第一网格" in page and f"<td>{GRID}</td>" not in page  # grids by name
+    token = csrf(client, "/admin/users")
+    action = f"/admin/users/{volunteer}/telegram"
+    issued = client.post(action, data={"csrf_token": token, "op": "code"})
+    assert issued.status_code == 200 and issued.headers["cache-control"] == "no-store"
+    shown = re.search(r"生成Telegram绑定码 <b>(\d{8})</b>", issued.text)
+    assert shown and f"/link {shown.group(1)}" in issued.text
+    session.expire_all()
+    linked = accounts.link_telegram(session=session, code=shown.group(1), telegram_id=4242)
+    session.commit()
+    assert linked.username == "zhang"
+    assert "已绑定" in client.get("/admin/users").text
+    unlinked = client.post(
+        action, data={"csrf_token": token, "op": "unlink"}, follow_redirects=False
+    )
+    assert unlinked.status_code == 303, unlinked.text
+    session.expire_all()
+    assert accounts.user_by_telegram(session=session, telegram_id=4242) is None
+    session.commit()
+    again = client.post(action, data={"csrf_token": token, "op": "unlink"})
+    assert again.status_code == 409 and "未绑定Telegram" in again.text
+    assert client.post(action, data={"csrf_token": token, "op": "x"}).status_code == 422
+    assert client.post(action, data={"csrf_token": "bad", "op": "code"}).status_code == 403
+    actions = [a.action for a in audit.recent(session, object_type="user")]
+    assert actions[:3] == ["telegram_unlink", "telegram_link", "telegram_code"]
