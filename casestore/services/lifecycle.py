@@ -621,6 +621,9 @@ def _approve_extension(ctx: Context, ticket: Ticket, action: TicketAction) -> di
     days = _pending_extension(ticket)
     old_due = _local_date(ticket)
     ticket.due_at = add_working_days(ticket.due_at, days)
+    if ticket.step_due_at is not None:  # the current tier's step is extended alike
+        ticket.step_due_at = add_working_days(ticket.step_due_at, days)
+        ticket.reminded_at = None
     _clear_extension(ticket)
     notify(
         ctx,

@@ -122,6 +122,19 @@ def test_a_move_up_by_hand_starts_a_new_step(ctx: Context, step: str) -> None:
     assert ticket.step_due_at > ticket.events[-1].created_at + timedelta(days=1)
 
 
+def test_an_approved_extension_moves_the_steps_deadline_too(ctx: Context) -> None:
+    ticket = dispatched(ctx)
+    step_due, due = ticket.step_due_at, ticket.due_at
+    assert step_due is not None
+    ticket.reminded_at = ticket.created_at
+    ask = TicketAction(action="request_extension", actor="grid_worker:z", days=3, text="等材料")
+    lifecycle.apply_action(ctx, ticket, ask)
+    lifecycle.apply_action(ctx, ticket, TicketAction(action="approve_extension", actor="admin:a"))
+    assert ticket.step_due_at == add_working_days(step_due, 3)
+    assert ticket.due_at == add_working_days(due, 3) and ticket.reminded_at is None
+    assert escalation.run(ctx, step_due + timedelta(minutes=1)).escalated == 0
+
+
 def test_the_analytics_round_runs_the_job(
     session: Session, taxonomy: Taxonomy, registry: Registry, ctx: Context
 ) -> None:
