@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -53,6 +52,7 @@ from core import audit, labels
 from core.clock import LOCAL_TZ, utcnow
 from core.taxonomy import UNCLASSIFIED, Taxonomy
 from grids.registry import Registry
+from grids.resolver import Resolver, resolver_for
 from retraining.rasa_client import RasaParser, RasaUnavailable
 
 STEPS = ("accept", "arrive", "coordinate", "resolve")  # 接单 已到场 需要协调 办结
@@ -424,11 +424,6 @@ ON_BEHALF = (
     re.compile(r"^\s*代" + WHO + r"(?:反映|反应|转达|说)[：:，,。\s]*(?P<rest>.*)$", re.S),
     re.compile(r"^\s*" + WHO + r"(?:反映|反应|说)[：:]\s*(?P<rest>.*)$", re.S),
 )
-CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-             "九": 9}  # fmt: skip
-BUILDING = re.compile(
-    r"^[的\s]{0,2}([0-9]{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:号楼|栋|幢|座|号)"
-)
 
 
 @dataclass(frozen=True)
@@ -511,6 +506,10 @@ def _checked_category(
     return entry.code, sub.code if sub else None
 
 
+# What a classifier may raise when Rasa is down or answers nonsense (keywords take over).
+CLASSIFY_ERRORS = (RasaUnavailable, httpx.HTTPError, ValueError, KeyError, TypeError)
+
+
 def classify_text(
     taxonomy: Taxonomy, text: str, classify: Classifier | None
 ) -> tuple[str, str | None]:
@@ -518,7 +517,7 @@ def classify_text(
     if classify is not None:
         try:
             checked = _checked_category(taxonomy, *classify(text))
-        except (RasaUnavailable, httpx.HTTPError, ValueError, KeyError, TypeError):
+        except CLASSIFY_ERRORS:
             checked = None
         if checked is not None:
             if checked[1] is None:  # Rasa named the category only: keywords may add the sub
@@ -541,76 +540,40 @@ def rasa_classifier(url: str, token: str, timeout: float = CLASSIFY_TIMEOUT) -> 
     return classify
 
 
-def grid_at(registry: Registry, latitude: float, longitude: float) -> str | None:
-    """The grid whose boundary holds the point (as the grid API resolves GPS)."""
-    point = Point(longitude, latitude)
-    return next((g.code for g in registry.grids.values() if g.polygon.covers(point)), None)
-
-
-def _number(text: str) -> int | None:
-    """'12', '十二', '三' → int (building numbers)."""
-    if text.isdigit():
-        return int(text)
-    total, current = 0, 0
-    for ch in text:
-        if ch == "十":
-            total, current = total + (current or 1) * 10, 0
-        elif ch in CN_DIGITS:
-            current = CN_DIGITS[ch]
-        else:
-            return None
-    return total + current if text else None
-
-
-def place_in_text(registry: Registry, text: str, units: Sequence[str]) -> tuple[str, str] | None:
-    """(grid code, words) of a place, grid or building the text names within these units
-    (the person's communities); a compound split across grids needs its building number.
-    None when nothing is named, or not which grid ("黉门街" runs through three)."""
-    grids = {g.code for unit in units for g in registry.grids_within(unit)}
-    mentions: list[tuple[int, int, str, float, str]] = []  # start, end, grid, score, words
-    for code in grids:
-        grid = registry.grids[code]
-        for name in (grid.name, *grid.aliases):
-            at = text.find(name) if len(name) >= 2 else -1
-            if at >= 0:
-                mentions.append((at, at + len(name), code, 1.0, name))
-    for place in registry.places:
-        if place.grid_code not in grids:
-            continue
-        for name in place.names:
-            at = text.find(name) if len(name) >= 2 else -1
-            if at < 0:
-                continue
-            end = at + len(name)
-            tail = BUILDING.match(text[end : end + 8])
-            number = _number(tail.group(1)) if tail else None
-            buildings = {_number(re.sub(r"\D+$", "", b)) for b in place.buildings}
-            score = 0.9
-            if place.buildings and number is not None:
-                score = 1.0 if number in buildings else 0.1
-            words = text[at : end + (tail.end() if tail else 0)]
-            mentions.append((at, end, place.grid_code, score, words))
-    # A name inside a longer one names nothing of its own ("黉门街" in "黉门街菜市场").
-    kept = [
-        m for m in mentions
-        if not any(o[0] <= m[0] and m[1] <= o[1] and o[1] - o[0] > m[1] - m[0] for o in mentions)
-    ]  # fmt: skip
-    best: dict[str, tuple[float, str]] = {}
-    for _, _, code, score, words in kept:
-        if score > best.get(code, (0.0, ""))[0]:
-            best[code] = (score, words)
-    ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)
-    if not ranked or ranked[0][1][0] < 0.5:
+def place_in_text(
+    resolver: Resolver, text: str, communities: Sequence[str]
+) -> tuple[str, str] | None:
+    """(grid code, words) of the place, grid or building the text names, by the place
+    resolver, when it points to one grid of these communities (the person's); None when
+    nothing is named, not which grid (a compound without its building number), or elsewhere."""
+    found = resolver.resolve_text(text)
+    if found.status not in ("confident", "ambiguous"):
         return None
-    if len(ranked) > 1 and ranked[1][1][0] >= ranked[0][1][0]:
+    ours = [c for c in found.candidates if c.grid.community in communities]
+    if found.status == "ambiguous" and len(ours) != 1:
         return None
-    return ranked[0][0], ranked[0][1][1]
+    if not ours or (found.status == "confident" and ours[0] is not found.candidates[0]):
+        return None
+    return ours[0].grid.code, ours[0].matched
 
 
 def _communities(registry: Registry, person: Person) -> list[str]:
     return list(
         dict.fromkeys(registry.grids[c].community for c in person.grid_codes if c in registry.grids)
     )
+
+
+def classify_now(url: str, token: str, text: str, timeout: float = CLASSIFY_TIMEOUT) -> Classifier:
+    """Ask the Rasa server about what the report says at once, before any database work (a
+    SQLite transaction holds the write lock while Rasa thinks), and hand the answer on as the
+    ``classify`` of ``draft_report``: (None, None) when Rasa does not answer, and the keywords
+    take over."""
+    _who, said = split_on_behalf(text)  # draft_report classifies what was said
+    try:
+        answer = rasa_classifier(url, token, timeout)(said)
+    except CLASSIFY_ERRORS:
+        answer = (None, None)
+    return lambda _text: answer
 
 
 def draft_report(
@@ -622,10 +585,12 @@ def draft_report(
     longitude: float | None = None,
     classify: Classifier | None,
     on_behalf_of: str | None = None,
+    resolver: Resolver | None = None,
 ) -> ReportDraft:
     """Draft one message into a ticket: the category from Rasa (keywords when it is down),
     the grid from the location, else from a place the text names in the person's community,
-    else the person's first grid; who the person reports for (代…反映), if anyone."""
+    else the person's first grid; who the person reports for (代…反映), if anyone. ``resolver``:
+    the app's place resolver (grids.api.resolver_at); one without the user dictionary if None."""
     text = (text or "").strip()
     if len(text) < 2:
         raise FieldError("请用一句话描述看到或听到的情况（至少2个字）")
@@ -640,9 +605,11 @@ def draft_report(
     registry = ctx.registry
     grid_code: str | None = None
     location = ""
+    resolver = resolver or resolver_for(registry, None)
     if latitude is not None and longitude is not None:
-        grid_code = grid_at(registry, latitude, longitude)
-    named = place_in_text(registry, said, _communities(registry, person))
+        at = resolver.resolve_point(longitude, latitude)
+        grid_code = at.candidates[0].grid.code if at.status == "confident" else None
+    named = place_in_text(resolver, said, _communities(registry, person))
     if named is not None:
         location = named[1]
         grid_code = grid_code or named[0]

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -38,11 +37,9 @@ from console.staff.auth import ForbiddenError, FormDataDep, FormDep, Staff, Staf
 from console.staff.rendering import render
 from core.clock import LOCAL_TZ, local_midnight, utcnow
 from core.deps import SessionDep, TaxonomyDep
-from core.settings import Settings
 from core.taxonomy import UNCLASSIFIED, Taxonomy
-from grids.api import RegistryDep
+from grids.api import RegistryDep, ResolverDep
 from grids.registry import Registry
-from retraining.rasa_client import RasaUnavailable
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 
@@ -93,19 +90,6 @@ def field_context(
         session=session, taxonomy=taxonomy, registry=registry,
         grid_scope=staff.grid_scope, area_scope=staff.area_scope,
     )  # fmt: skip
-
-
-def classify_first(settings: Settings, text: str) -> fieldwork.Classifier:
-    """Ask Rasa now, before any database work (a SQLite transaction holds the write lock while
-    Rasa thinks), and hand the answer to the service: (None, None) when Rasa does not answer,
-    and the service falls back to the taxonomy's terms."""
-    classify = fieldwork.rasa_classifier(settings.rasa_url, settings.rasa_token)
-    _who, said = fieldwork.split_on_behalf(text)  # the service classifies what was said
-    try:
-        answer = classify(said)
-    except (RasaUnavailable, httpx.HTTPError, ValueError, KeyError, TypeError):
-        answer = (None, None)
-    return lambda _text: answer
 
 
 # ---------------------------------------------------------------- reading the forms
@@ -339,6 +323,7 @@ def draft_report(
     session: SessionDep,
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
+    resolver: ResolverDep,
     staff: StaffDep,
 ) -> Response:
     """The report drafted (category, grid, place) and shown for confirmation."""
@@ -350,12 +335,13 @@ def draft_report(
             raise FieldInputError("请填写上报内容")
         on_behalf_of = text_field(fields, "on_behalf_of", MAX_NAME) or None
         latitude, longitude = location(fields)
-        classify = classify_first(request.app.state.settings, text)
+        settings = request.app.state.settings
+        classify = fieldwork.classify_now(settings.rasa_url, settings.rasa_token, text)
         person = person_for(session, staff)
         ctx = field_context(session, taxonomy, registry, staff)
         draft = fieldwork.draft_report(
             ctx, person, text, latitude=latitude, longitude=longitude, classify=classify,
-            on_behalf_of=on_behalf_of,
+            on_behalf_of=on_behalf_of, resolver=resolver,
         )  # fmt: skip
         photo_ids = store_photos(session, staff, form)
     except (
@@ -380,6 +366,7 @@ def file_report(
     session: SessionDep,
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
+    resolver: ResolverDep,
     staff: StaffDep,
 ) -> Response:
     """The confirmed draft filed as a ticket, exactly once per submission key.
@@ -409,6 +396,7 @@ def file_report(
         draft = fieldwork.draft_report(
             ctx, person, text, latitude=latitude, longitude=longitude,
             classify=lambda _text: (code, subcategory), on_behalf_of=on_behalf_of,
+            resolver=resolver,
         )  # fmt: skip
         photo_ids = own_photo_ids(session, staff, form.getlist("attachment_ids"))  # type: ignore[arg-type]
         ticket, _created = fieldwork.file_report(

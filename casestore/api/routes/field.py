@@ -19,7 +19,7 @@ from casestore.services.fieldwork import Person
 from casestore.services.lifecycle import Context
 from core import labels
 from core.deps import MAX_DB_ID, MAX_DB_INT, ServiceAuth, SessionDep, SettingsDep, TaxonomyDep
-from grids.api import RegistryDep
+from grids.api import RegistryDep, ResolverDep
 
 router = APIRouter(prefix="/api/v1/field", tags=["field"], dependencies=[ServiceAuth])
 
@@ -205,13 +205,14 @@ def draft_report(
     settings: SettingsDep,
     taxonomy: TaxonomyDep,
     registry: RegistryDep,
+    resolver: ResolverDep,
 ) -> dict[str, Any]:
     """Draft a report from one message (and a location): classified by the Rasa server, by
     keywords when it does not answer."""
+    timeout = min(settings.rasa_timeout_seconds, fieldwork.CLASSIFY_TIMEOUT)
+    classify = fieldwork.classify_now(settings.rasa_url, settings.rasa_token, body.text, timeout)
     ctx = _context(session, taxonomy, registry)
     person = _person(session, body.telegram_id)
-    timeout = min(settings.rasa_timeout_seconds, fieldwork.CLASSIFY_TIMEOUT)
-    classify = fieldwork.rasa_classifier(settings.rasa_url, settings.rasa_token, timeout)
     try:
         draft = fieldwork.draft_report(
             ctx,
@@ -221,6 +222,7 @@ def draft_report(
             longitude=body.longitude,
             classify=classify,
             on_behalf_of=body.on_behalf_of,
+            resolver=resolver,
         )
     except fieldwork.FieldError as exc:
         raise _fail(exc) from exc
