@@ -23,7 +23,7 @@ from casestore.services import disputes, lifecycle
 from console.staff.auth import ForbiddenError, FormDataDep, Staff, StaffDep
 from console.staff.queue import parse_date, row_view
 from console.staff.rendering import error_page, render
-from console.staff.tickets import visible_ticket
+from console.staff.tickets import stored_file, visible_ticket
 from core import labels
 from core.clock import LOCAL_TZ, utcnow
 from core.deps import SessionDep, TaxonomyDep
@@ -229,15 +229,7 @@ def agreement_file(number: str, session: SessionDep, staff: StaffDep) -> Respons
     if attachment is None:
         return Response("没有调解协议", status_code=404, media_type="text/plain; charset=utf-8")
     disposition = "inline" if attachment.content_type != "application/pdf" else "attachment"
-    return Response(
-        attachment.data,
-        media_type=attachment.content_type,
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=3600",
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.filename)}",
-        },
-    )
+    return stored_file(attachment, f"{disposition}; filename*=UTF-8''{quote(attachment.filename)}")
 
 
 @router.get("/disputes", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from casestore.models import Ticket
+from casestore.models import Attachment, Ticket
 from casestore.schemas import TicketAction
 from casestore.services import attachments as attachment_service
 from casestore.services import lifecycle, records
@@ -251,8 +251,13 @@ def ticket_photo(number: str, attachment_id: int, session: SessionDep, staff: St
     attachment = attachment_service.get_attachment(session=session, attachment_id=attachment_id)
     if attachment is None or attachment.ticket_id != ticket.id:
         raise TicketNotVisibleError(number)
-    return Response(
-        attachment.data,
-        media_type=attachment.content_type,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
-    )
+    return stored_file(attachment)
+
+
+def stored_file(attachment: Attachment, disposition: str = "") -> Response:
+    """A stored file (a photo, an agreement) as it was uploaded, never sniffed as anything
+    else; ``disposition``: its Content-Disposition, if any."""
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    if disposition:
+        headers["Content-Disposition"] = disposition
+    return Response(attachment.data, media_type=attachment.content_type, headers=headers)
